@@ -1,0 +1,234 @@
+/**
+ * Server configuration: the contract's table of settings, read from the
+ * environment and then from `--flag value` / `--flag=value` arguments (a flag
+ * wins over its variable).
+ *
+ * @module
+ */
+
+/** Every setting of the server, already validated. */
+export interface Config {
+  /** Address to listen on. */
+  host: string;
+  /** Port to listen on; `0` lets the system pick a free one. */
+  port: number;
+  /** Silence (no frame, no HTTP request) after which a user is offline. */
+  clientTimeoutMs: number;
+  /** Period of the server's `pong` probes. */
+  probeIntervalMs: number;
+  /** Unanswered probes in a row before the user is offline. */
+  probeMaxMisses: number;
+  /** How long a stored (offline) message lives after it was sent. */
+  offlineTtlMs: number;
+  /** Frames a socket's bounded outbox holds. */
+  outboxCapacity: number;
+  /** Largest accepted HTTP request body. */
+  maxBodyBytes: number;
+  /** How long an outbox may stay full before the socket is closed with 4009. */
+  slowConsumerMs: number;
+  /** Largest accepted incoming WebSocket frame. */
+  maxFrameBytes: number;
+}
+
+/** Thrown when a setting is malformed; the message names the setting. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Thrown for `--help`: not an error, the caller prints {@linkcode usage}. */
+export class HelpRequested extends Error {
+  override name = "HelpRequested";
+}
+
+interface Setting {
+  key: keyof Config;
+  env: string;
+  flag: string;
+  fallback: string;
+  meaning: string;
+  /** Whole-number settings carry their allowed range; `host` has none. */
+  range?: [min: number, max: number];
+}
+
+// setTimeout cannot wait longer than a signed 32-bit number of milliseconds.
+const MAX_MS = 2 ** 31 - 1;
+
+const SETTINGS: readonly Setting[] = [
+  {
+    key: "host",
+    env: "IM_HOST",
+    flag: "--host",
+    fallback: "0.0.0.0",
+    meaning: "address to listen on",
+  },
+  {
+    key: "port",
+    env: "IM_PORT",
+    flag: "--port",
+    fallback: "8080",
+    meaning: "port; 0 picks a free port",
+    range: [0, 65535],
+  },
+  {
+    key: "clientTimeoutMs",
+    env: "IM_CLIENT_TIMEOUT_MS",
+    flag: "--client-timeout-ms",
+    fallback: "60000",
+    meaning: "silence after which a user is offline",
+    range: [1, MAX_MS],
+  },
+  {
+    key: "probeIntervalMs",
+    env: "IM_PROBE_INTERVAL_MS",
+    flag: "--probe-interval-ms",
+    fallback: "20000",
+    meaning: "server pong probe period",
+    range: [1, MAX_MS],
+  },
+  {
+    key: "probeMaxMisses",
+    env: "IM_PROBE_MAX_MISSES",
+    flag: "--probe-max-misses",
+    fallback: "3",
+    meaning: "unanswered probes in a row before offline",
+    range: [1, 1_000_000],
+  },
+  {
+    key: "offlineTtlMs",
+    env: "IM_OFFLINE_TTL_MS",
+    flag: "--offline-ttl-ms",
+    fallback: "600000",
+    meaning: "how long stored messages live",
+    range: [1, MAX_MS],
+  },
+  {
+    key: "outboxCapacity",
+    env: "IM_OUTBOX_CAPACITY",
+    flag: "--outbox-capacity",
+    fallback: "1024",
+    meaning: "frames a socket's bounded outbox holds",
+    range: [1, 1_000_000],
+  },
+  {
+    key: "maxBodyBytes",
+    env: "IM_MAX_BODY_BYTES",
+    flag: "--max-body-bytes",
+    fallback: "65536",
+    meaning: "largest accepted HTTP body",
+    range: [1, 1 << 30],
+  },
+  {
+    key: "slowConsumerMs",
+    env: "IM_SLOW_CONSUMER_MS",
+    flag: "--slow-consumer-ms",
+    fallback: "5000",
+    meaning: "how long an outbox may stay full before 4009",
+    range: [1, MAX_MS],
+  },
+  {
+    key: "maxFrameBytes",
+    env: "IM_MAX_FRAME_BYTES",
+    flag: "--max-frame-bytes",
+    fallback: "65536",
+    meaning: "largest accepted incoming WebSocket frame",
+    range: [1, 1 << 30],
+  },
+];
+
+/**
+ * Builds the configuration from environment variables and command-line
+ * arguments. Flags win over variables; anything malformed throws a
+ * {@linkcode ConfigError} naming the setting.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseConfig } from "./config.ts";
+ * const config = parseConfig({ IM_PORT: "9000" }, ["--host", "127.0.0.1"]);
+ * console.log(config.port, config.host); // 9000 127.0.0.1
+ * ```
+ *
+ * @param env Environment variables (only the `IM_*` names are read).
+ * @param args Command-line arguments, without the program name.
+ * @returns The validated configuration.
+ */
+export function parseConfig(
+  env: Record<string, string | undefined>,
+  args: readonly string[],
+): Config {
+  const raw = new Map<Setting, { value: string; source: string }>();
+  for (const setting of SETTINGS) {
+    const value = env[setting.env];
+    if (value !== undefined) raw.set(setting, { value, source: setting.env });
+  }
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--help" || arg === "-h") throw new HelpRequested();
+    const [name, inline] = splitFlag(arg);
+    const setting = SETTINGS.find((s) => s.flag === name);
+    if (!setting) throw new ConfigError(`unknown argument ${JSON.stringify(arg)} (see --help)`);
+    let value = inline;
+    if (value === undefined) {
+      value = args[++i];
+      if (value === undefined) throw new ConfigError(`${setting.flag} needs a value`);
+    }
+    raw.set(setting, { value, source: setting.flag });
+  }
+
+  const config: Record<string, string | number> = {};
+  for (const setting of SETTINGS) {
+    const given = raw.get(setting) ?? { value: setting.fallback, source: setting.env };
+    config[setting.key] = setting.range
+      ? toWholeNumber(setting, given.value, given.source)
+      : toHost(given.value, given.source);
+  }
+  return config as unknown as Config;
+}
+
+/**
+ * The `--help` text: every setting with its variable, flag and default.
+ *
+ * @example Usage
+ * ```ts
+ * import { usage } from "./config.ts";
+ * console.log(usage());
+ * ```
+ *
+ * @returns Several lines of text.
+ */
+export function usage(): string {
+  const rows = SETTINGS.map((s) =>
+    `  ${`${s.flag} / ${s.env}`.padEnd(46)} ${s.meaning} (default ${s.fallback})`
+  );
+  return [
+    "Usage: main.ts [--flag value]...",
+    "",
+    "Settings (a flag wins over its variable):",
+    ...rows,
+  ].join("\n");
+}
+
+function splitFlag(arg: string): [name: string, value: string | undefined] {
+  const eq = arg.indexOf("=");
+  return eq === -1 ? [arg, undefined] : [arg.slice(0, eq), arg.slice(eq + 1)];
+}
+
+function toWholeNumber(setting: Setting, value: string, source: string): number {
+  const [min, max] = setting.range!;
+  const n = /^\d+$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ConfigError(
+      `${source}: ${
+        JSON.stringify(value)
+      } is not a whole number in ${min}..${max} (${setting.meaning})`,
+    );
+  }
+  return n;
+}
+
+function toHost(value: string, source: string): string {
+  const host = value.trim();
+  if (host === "" || /[\s/]/.test(host)) {
+    throw new ConfigError(`${source}: ${JSON.stringify(value)} is not a host address`);
+  }
+  return host;
+}

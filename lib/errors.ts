@@ -1,0 +1,39 @@
+/**
+ * The failures the server reports to clients, as typed exceptions. The core
+ * throws them by kind; `http_api.ts` maps each kind to its status code in one
+ * place.
+ *
+ * @module
+ */
+
+/** What went wrong, in the contract's terms. */
+export type FailureKind =
+  | "bad_request"
+  | "unauthorized"
+  | "forbidden"
+  | "not_found"
+  | "method_not_allowed"
+  | "conflict"
+  | "payload_too_large"
+  | "unsupported_media_type";
+
+/**
+ * A failure caused by the request, with a message meant for the client.
+ *
+ * @example Usage
+ * ```ts
+ * import { Failure } from "./errors.ts";
+ * throw new Failure("not_found", "topic philosophers_stone does not exist");
+ * ```
+ */
+export class Failure extends Error {
+  override name = "Failure";
+
+  /**
+   * @param kind What went wrong.
+   * @param message A human-readable reason, sent to the client as `error`.
+   */
+  constructor(readonly kind: FailureKind, message: string) {
+    super(message);
+  }
+}

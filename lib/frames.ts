@@ -1,0 +1,196 @@
+/**
+ * WebSocket frames both ways: encoders for what the server sends, a parser for
+ * what clients send, and {@linkcode Delivery}, a frame on its way to one user.
+ *
+ * Frames are encoded to text once, when a message is accepted, and the same
+ * string is shared by every recipient that gets identical bytes.
+ *
+ * @module
+ */
+
+/** A frame on its way to one user, as it sits in an outbox or the offline store. */
+export interface Delivery {
+  /** The encoded frame. */
+  readonly frame: string;
+  /** When the message was accepted (ms since the epoch); stored frames expire from here. */
+  readonly sentAt: number;
+  /** The topic a chat message belongs to, so deleting the topic can purge it. */
+  readonly topic?: string;
+  /** Heartbeat answers and error notices: only meaningful on the socket they were meant for, never stored. */
+  readonly transient?: boolean;
+}
+
+/** The system notices of the contract. */
+export type SystemNotice = "__topic_is_deleted__" | "__topic_not_found__";
+
+/**
+ * Encodes one-to-one messages: the same text for each recipient except `to`,
+ * which names exactly that recipient.
+ *
+ * @example Usage
+ * ```ts
+ * import { directMessageEncoder } from "./frames.ts";
+ * const encode = directMessageEncoder("Harry", "Are you OK ?");
+ * console.log(encode("Ron")); // {"message-type":"message","from":"Harry","to":["Ron"],...}
+ * ```
+ *
+ * @param from The sender's username.
+ * @param content The message text.
+ * @returns A function from a recipient's username to the frame text.
+ */
+export function directMessageEncoder(from: string, content: string): (to: string) => string {
+  const head = `{"message-type":"message","from":${JSON.stringify(from)},"to":[`;
+  const tail = `],"topic":"","content-type":"text/plain","content":${JSON.stringify(content)}}`;
+  // Usernames match NAME_PATTERN, so they need no escaping inside quotes.
+  return (to) => `${head}"${to}"${tail}`;
+}
+
+/**
+ * Encodes a topic message, identical for every member.
+ *
+ * @example Usage
+ * ```ts
+ * import { topicMessage } from "./frames.ts";
+ * topicMessage("Harry", ["Ron"], "philosophers_stone", "hi");
+ * ```
+ */
+export function topicMessage(
+  from: string,
+  mentions: readonly string[],
+  topic: string,
+  content: string,
+): string {
+  return JSON.stringify({
+    "message-type": "message",
+    from,
+    to: mentions,
+    topic,
+    "content-type": "text/plain",
+    content,
+  });
+}
+
+/**
+ * Encodes a system notice about a topic.
+ *
+ * @example Usage
+ * ```ts
+ * import { systemNotice } from "./frames.ts";
+ * systemNotice("__topic_is_deleted__", "philosophers_stone");
+ * ```
+ */
+export function systemNotice(notice: SystemNotice, topic: string): string {
+  return JSON.stringify({
+    "message-type": "system",
+    topic: notice,
+    "content-type": "application/json",
+    content: { topic },
+  });
+}
+
+/**
+ * Encodes the answer to a frame the server could not accept.
+ *
+ * @example Usage
+ * ```ts
+ * import { badRequest } from "./frames.ts";
+ * badRequest("frame is not valid JSON");
+ * ```
+ */
+export function badRequest(error: string): string {
+  return JSON.stringify({
+    "message-type": "system",
+    topic: "__bad_request__",
+    "content-type": "application/json",
+    content: { error },
+  });
+}
+
+/**
+ * Encodes the server's heartbeat probe.
+ *
+ * @example Usage
+ * ```ts
+ * import { pong } from "./frames.ts";
+ * pong("Ron", 11); // {"message-type":"pong","to":"Ron","message-id":11}
+ * ```
+ */
+export function pong(to: string, messageId: number): string {
+  return `{"message-type":"pong","to":"${to}","message-id":${messageId}}`;
+}
+
+/**
+ * Encodes the answer to a client's ping, echoing its id as given.
+ *
+ * @example Usage
+ * ```ts
+ * import { ack } from "./frames.ts";
+ * ack(10); // {"message-type":"ack","ack-id":10}
+ * ```
+ */
+export function ack(id: FrameId): string {
+  return JSON.stringify({ "message-type": "ack", "ack-id": id });
+}
+
+/** A heartbeat id: the contract allows a number or a string. */
+export type FrameId = number | string;
+
+/** What a client may send over its socket, already validated. */
+export type ClientFrame =
+  | { readonly type: "ping"; readonly id: FrameId }
+  | { readonly type: "ack"; readonly id: FrameId };
+
+/** The result of {@linkcode parseClientFrame}: a frame, or why there is none. */
+export type ParsedFrame = { ok: true; frame: ClientFrame } | { ok: false; error: string };
+
+/**
+ * Parses a text frame from a client.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseClientFrame } from "./frames.ts";
+ * parseClientFrame('{"message-type":"ping","message-id":10,"from":"Ron"}');
+ * // { ok: true, frame: { type: "ping", id: 10 } }
+ * ```
+ *
+ * @param text The frame's text.
+ * @returns The frame, or a reason fit for a `__bad_request__` notice.
+ */
+export function parseClientFrame(text: string): ParsedFrame {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, error: "frame is not valid JSON" };
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return { ok: false, error: "frame must be a JSON object" };
+  }
+  const fields = value as Record<string, unknown>;
+  const type = fields["message-type"];
+  if (type === "ping") {
+    const id = fields["message-id"];
+    return isFrameId(id)
+      ? { ok: true, frame: { type, id } }
+      : { ok: false, error: "ping needs a message-id (number or string)" };
+  }
+  if (type === "ack") {
+    const id = fields["ack-id"];
+    return isFrameId(id)
+      ? { ok: true, frame: { type, id } }
+      : { ok: false, error: "ack needs an ack-id (number or string)" };
+  }
+  return {
+    ok: false,
+    error: typeof type === "string"
+      ? `unknown message-type ${
+        JSON.stringify(type.slice(0, 40))
+      }; send messages with POST /api/messages`
+      : "frame needs a message-type",
+  };
+}
+
+function isFrameId(value: unknown): value is FrameId {
+  return (typeof value === "number" && Number.isFinite(value)) ||
+    (typeof value === "string" && value.length <= 256);
+}

@@ -1,0 +1,328 @@
+/**
+ * The HTTP API: the route table, the contract's order of checks, and the one
+ * place where failures become status codes.
+ *
+ * Checks run in the contract's order, the first failing one answers: route
+ * and method (404/405), session (401), Content-Type (415), size (413), shape
+ * and names (400), `from` (403), existence (404/409).
+ *
+ * @module
+ */
+
+import { Failure, type FailureKind } from "./errors.ts";
+import type { Hub } from "./hub.ts";
+import type { Logger } from "./log.ts";
+import { isName } from "./names.ts";
+import { parseCreateTopic, parseLogin, parseSend } from "./requests.ts";
+import type { Session } from "./sessions.ts";
+
+const STATUS: Record<FailureKind, number> = {
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+};
+
+/** A request that passed routing and authentication. */
+interface Context {
+  readonly request: Request;
+  readonly url: URL;
+  readonly params: Readonly<Record<string, string>>;
+  /** Present on every route that needs a session. */
+  readonly session: Session;
+  /** Reads the JSON body: Content-Type (415), size (413), then syntax (400). */
+  json(): Promise<unknown>;
+}
+
+/** One route of the API. */
+export interface Route {
+  readonly methods: readonly string[];
+  /** The path, with `{name}` for a parameter (the same syntax as openapi.yaml). */
+  readonly path: string;
+  readonly public?: boolean;
+  readonly handle: (context: Context) => Response | Promise<Response>;
+}
+
+/** Methods `/healthz` answers: the contract says any. */
+export const HEALTH_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+
+/** How the API reaches the rest of the server. */
+export interface ApiDependencies {
+  hub: Hub;
+  log: Logger;
+  maxBodyBytes: number;
+  /** Answers `GET /api/ws` for a live session (the upgrade). */
+  upgrade: (request: Request, session: Session) => Response;
+  /** Answers paths outside `/api/` and `/healthz` (the bundled web client). */
+  fallback: (request: Request) => Response | Promise<Response>;
+}
+
+/**
+ * The route table of the API. Exported so a test can hold it against openapi.yaml.
+ *
+ * @example Usage
+ * ```ts ignore
+ * for (const route of routes(deps)) console.log(route.methods.join(","), route.path);
+ * ```
+ */
+export function routes({ hub, upgrade }: ApiDependencies): Route[] {
+  const ok = (body: unknown = {}) => json(200, body);
+  const health = () => ok({ status: "ok" });
+  return [
+    { methods: HEALTH_METHODS, path: "/healthz", public: true, handle: health },
+    { methods: HEALTH_METHODS, path: "/api/healthz", public: true, handle: health },
+    {
+      methods: ["POST"],
+      path: "/api/login",
+      public: true,
+      handle: async (c) => {
+        const session = hub.login(parseLogin(await c.json()));
+        return ok({ sid: session.sid, username: session.username });
+      },
+    },
+    { methods: ["POST"], path: "/api/logout", handle: (c) => (hub.logout(c.session), ok()) },
+    {
+      methods: ["GET"],
+      path: "/api/users",
+      handle: (c) => {
+        const online = c.url.searchParams.get("online");
+        if (online !== null && online !== "true" && online !== "false") {
+          throw new Failure("bad_request", `online must be true or false`);
+        }
+        const list = hub.users(online === "true").map((username) => ({ username }));
+        return ok({ total: list.length, list });
+      },
+    },
+    {
+      methods: ["GET"],
+      path: "/api/topics",
+      handle: () => {
+        const list = hub.topics().map((topic) => ({ topic }));
+        return ok({ total: list.length, list });
+      },
+    },
+    {
+      methods: ["POST"],
+      path: "/api/topics",
+      handle: async (c) => {
+        const topic = parseCreateTopic(await c.json());
+        hub.createTopic(topic, c.session.username);
+        return ok({ topic });
+      },
+    },
+    {
+      methods: ["DELETE"],
+      path: "/api/topics/{topic}",
+      handle: (c) => {
+        const topic = topicParam(c);
+        hub.deleteTopic(topic, c.session.username);
+        return ok({ topic });
+      },
+    },
+    {
+      methods: ["POST"],
+      path: "/api/topics/{topic}/actions/join",
+      handle: (c) => {
+        const topic = topicParam(c);
+        hub.joinTopic(topic, c.session.username);
+        return ok({ topic });
+      },
+    },
+    {
+      methods: ["POST"],
+      path: "/api/topics/{topic}/actions/quit",
+      handle: (c) => {
+        const topic = topicParam(c);
+        hub.quitTopic(topic, c.session.username);
+        return ok({ topic });
+      },
+    },
+    {
+      methods: ["POST"],
+      path: "/api/messages",
+      handle: async (c) => {
+        const message = parseSend(await c.json());
+        if (message.from !== c.session.username) {
+          throw new Failure(
+            "forbidden",
+            `"from" must be your own username (${c.session.username})`,
+          );
+        }
+        if (message.kind === "direct") hub.sendDirect(message.from, message.to, message.content);
+        else hub.sendToTopic(message.from, message.topic, message.mentions, message.content);
+        return ok();
+      },
+    },
+    { methods: ["GET"], path: "/api/ws", handle: (c) => upgrade(c.request, c.session) },
+    { methods: ["GET"], path: "/api/stats", handle: () => ok(hub.stats()) },
+  ];
+}
+
+/**
+ * Builds the request handler for the whole server.
+ *
+ * @example Usage
+ * ```ts ignore
+ * Deno.serve(createApiHandler({ hub, log, maxBodyBytes, upgrade, fallback }));
+ * ```
+ */
+export function createApiHandler(deps: ApiDependencies): (request: Request) => Promise<Response> {
+  const table = routes(deps).map((route) => ({ route, segments: route.path.split("/") }));
+  return async (request) => {
+    const url = new URL(request.url);
+    const isApi = url.pathname === "/healthz" || url.pathname.startsWith("/api/") ||
+      url.pathname === "/api";
+    if (!isApi) return deps.fallback(request);
+    try {
+      const candidates = table.flatMap(({ route, segments }) => {
+        const params = matchPath(segments, url.pathname);
+        return params ? [{ route, params }] : [];
+      });
+      if (candidates.length === 0) throw new Failure("not_found", `no route ${url.pathname}`);
+      const found = candidates.find(({ route }) => route.methods.includes(request.method));
+      if (!found) {
+        const allow = candidates.flatMap(({ route }) => route.methods).join(", ");
+        return json(405, { error: `${request.method} is not allowed on ${url.pathname}` }, {
+          allow,
+        });
+      }
+      const session = found.route.public ? undefined : authenticate(request, url, deps.hub);
+      return await found.route.handle({
+        request,
+        url,
+        params: found.params,
+        session: session!,
+        json: () => readJson(request, deps.maxBodyBytes),
+      });
+    } catch (error) {
+      if (error instanceof Failure) return json(STATUS[error.kind], { error: error.message });
+      deps.log("error", { path: url.pathname, error: String((error as Error)?.stack ?? error) });
+      return json(500, { error: "internal error" });
+    }
+  };
+}
+
+/**
+ * A JSON response.
+ *
+ * @example Usage
+ * ```ts
+ * import { json } from "./http_api.ts";
+ * json(404, { error: "no such thing" });
+ * ```
+ */
+export function json(
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", ...headers },
+  });
+}
+
+function authenticate(request: Request, url: URL, hub: Hub): Session {
+  const header = request.headers.get("authorization");
+  const bearer = header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+  const sid = bearer ?? url.searchParams.get("sid");
+  const session = sid ? hub.authenticate(sid) : undefined;
+  if (!session) {
+    throw new Failure(
+      "unauthorized",
+      sid ? "session is not valid (logged out or replaced)" : "not logged in",
+    );
+  }
+  return session;
+}
+
+function topicParam(c: Context): string {
+  const topic = c.params.topic;
+  if (!isName(topic)) {
+    throw new Failure("bad_request", "topic must be 4-30 characters of a-z, A-Z, 0-9, _ or -");
+  }
+  return topic;
+}
+
+function matchPath(
+  pattern: readonly string[],
+  pathname: string,
+): Record<string, string> | undefined {
+  const segments = pathname.split("/");
+  if (segments.length !== pattern.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i++) {
+    const want = pattern[i];
+    if (want.startsWith("{")) {
+      if (segments[i] === "") return undefined;
+      params[want.slice(1, -1)] = safeDecode(segments[i]);
+    } else if (want !== segments[i]) {
+      return undefined;
+    }
+  }
+  return params;
+}
+
+// A malformed escape is not a valid name either: let the name check say 400.
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+async function readJson(request: Request, maxBytes: number): Promise<unknown> {
+  const mediaType = request.headers.get("content-type")?.split(";")[0].trim().toLowerCase();
+  if (mediaType !== "application/json") {
+    throw new Failure("unsupported_media_type", "Content-Type must be application/json");
+  }
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > maxBytes) {
+    await request.body?.cancel();
+    throw new Failure("payload_too_large", `body is larger than ${maxBytes} bytes`);
+  }
+  const bytes = await readAtMost(request, maxBytes);
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new Failure("bad_request", "body is not valid UTF-8");
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Failure("bad_request", "body is not valid JSON");
+  }
+}
+
+// Reads the body chunk by chunk and gives up as soon as it passes the limit,
+// so an oversized body is never held whole in memory.
+async function readAtMost(request: Request, maxBytes: number): Promise<Uint8Array> {
+  if (!request.body) return new Uint8Array();
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  while (true) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel();
+      throw new Failure("payload_too_large", `body is larger than ${maxBytes} bytes`);
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}

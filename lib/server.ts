@@ -1,0 +1,75 @@
+/**
+ * The server's life: `Deno.serve`, the WebSocket upgrade, and one
+ * `AbortController` whose abort stops accepting, closes every socket with 1001
+ * and ends every loop and timer.
+ *
+ * @module
+ */
+
+import type { Config } from "./config.ts";
+import { createApiHandler, json } from "./http_api.ts";
+import { Hub } from "./hub.ts";
+import type { Logger } from "./log.ts";
+import { MemoryOfflineStore } from "./offline_store.ts";
+
+/** A running server. */
+export interface RunningServer {
+  /** Where it listens, e.g. `http://127.0.0.1:8080`. */
+  readonly url: string;
+  /** Settles once the server has stopped after the signal was aborted. */
+  readonly finished: Promise<void>;
+}
+
+/** How to run the server besides its configuration. */
+export interface ServeOptions {
+  /** Aborting it shuts the server down. */
+  signal: AbortSignal;
+  log: Logger;
+  /** Answers paths outside `/api/` (the web client); 404 JSON when absent. */
+  fallback?: (request: Request) => Response | Promise<Response>;
+}
+
+/**
+ * Starts the server.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const controller = new AbortController();
+ * const server = serve(config, { signal: controller.signal, log: stderrLogger() });
+ * console.log(`listening on ${server.url}`);
+ * controller.abort();
+ * await server.finished;
+ * ```
+ */
+export function serve(config: Config, options: ServeOptions): RunningServer {
+  const { signal, log } = options;
+  const hub = new Hub(config, new MemoryOfflineStore(config.offlineTtlMs), log);
+  hub.start(signal);
+  const handler = createApiHandler({
+    hub,
+    log,
+    maxBodyBytes: config.maxBodyBytes,
+    upgrade: (request, session) => {
+      if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+        return json(400, { error: "expected a WebSocket upgrade request" });
+      }
+      const { socket, response } = Deno.upgradeWebSocket(request);
+      socket.onopen = () => hub.attach(session, socket);
+      return response;
+    },
+    fallback: options.fallback ?? (() => json(404, { error: "not found" })),
+  });
+  const server = Deno.serve({
+    hostname: config.host,
+    port: config.port,
+    signal,
+    onListen: () => {},
+    onError: (error) => {
+      log("error", { error: String((error as Error)?.stack ?? error) });
+      return json(500, { error: "internal error" });
+    },
+  }, handler);
+  const { hostname, port } = server.addr;
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+  return { url: `http://${host}:${port}`, finished: server.finished };
+}

@@ -1,0 +1,87 @@
+/**
+ * Login sessions: who holds which `sid`, one session per user.
+ *
+ * @module
+ */
+
+/** A logged-in user's session. Its socket, if any, is attached by the hub. */
+export interface Session {
+  /** The unguessable token the client sends as `Bearer` or `?sid=`. */
+  readonly sid: string;
+  readonly username: string;
+  /** The last sign of life: a frame or an authenticated HTTP request. */
+  lastSeen: number;
+}
+
+/**
+ * Creates a random session id of 192 bits, URL-safe.
+ *
+ * @example Usage
+ * ```ts
+ * import { newSid } from "./sessions.ts";
+ * console.log(newSid().length); // 32
+ * ```
+ */
+export function newSid(): string {
+  return crypto.getRandomValues(new Uint8Array(24)).toBase64({
+    alphabet: "base64url",
+    omitPadding: true,
+  });
+}
+
+/**
+ * Sessions by `sid` and by user; a user holds at most one.
+ *
+ * @example Usage
+ * ```ts
+ * import { SessionRegistry } from "./sessions.ts";
+ * const sessions = new SessionRegistry();
+ * const { session } = sessions.open("Harry", Date.now());
+ * console.log(sessions.bySid(session.sid)?.username); // "Harry"
+ * ```
+ */
+export class SessionRegistry {
+  readonly #bySid = new Map<string, Session>();
+  readonly #byUser = new Map<string, Session>();
+
+  /** Live sessions. */
+  get size(): number {
+    return this.#bySid.size;
+  }
+
+  /**
+   * Opens a session for `username`, ending the one they held before.
+   *
+   * @returns The new session, and the one it replaced, if any.
+   */
+  open(username: string, now: number): { session: Session; replaced?: Session } {
+    const replaced = this.#byUser.get(username);
+    if (replaced) this.#bySid.delete(replaced.sid);
+    const session: Session = { sid: newSid(), username, lastSeen: now };
+    this.#bySid.set(session.sid, session);
+    this.#byUser.set(username, session);
+    return { session, replaced };
+  }
+
+  /** The live session holding `sid`, if any. */
+  bySid(sid: string): Session | undefined {
+    return this.#bySid.get(sid);
+  }
+
+  /** The live session of `username`, if any. */
+  byUser(username: string): Session | undefined {
+    return this.#byUser.get(username);
+  }
+
+  /** Whether `session` is still live (not replaced, not logged out). */
+  isLive(session: Session): boolean {
+    return this.#bySid.get(session.sid) === session;
+  }
+
+  /** Ends `session`; its sid is dead from now on. */
+  close(session: Session): void {
+    if (!this.isLive(session)) return;
+    this.#bySid.delete(session.sid);
+    this.#byUser.delete(session.username);
+  }
+}

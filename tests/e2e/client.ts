@@ -1,0 +1,217 @@
+/**
+ * Small test clients for the contract: JSON over `fetch`, and a WebSocket
+ * that queues incoming frames so a test can wait for the next one.
+ *
+ * @module
+ */
+
+import type { TestServer } from "./harness.ts";
+
+/** A parsed JSON frame or body. */
+// deno-lint-ignore no-explicit-any
+export type Json = any;
+
+/** What `api` returns. */
+export interface ApiResult {
+  status: number;
+  body: Json;
+  headers: Headers;
+}
+
+/** Options of {@linkcode api}. */
+export interface ApiOptions {
+  sid?: string;
+  /** Sent as JSON with `Content-Type: application/json` unless `raw` is given. */
+  body?: unknown;
+  /** A body sent as is. */
+  raw?: BodyInit;
+  headers?: Record<string, string>;
+}
+
+/** Calls the API and parses the JSON answer (every `/api/` answer is JSON). */
+export async function api(
+  server: TestServer,
+  method: string,
+  path: string,
+  options: ApiOptions = {},
+): Promise<ApiResult> {
+  const headers = new Headers(options.headers);
+  if (options.sid) headers.set("authorization", `Bearer ${options.sid}`);
+  let body: BodyInit | undefined = options.raw;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    if (!headers.has("content-type")) headers.set("content-type", "application/json");
+  }
+  const response = await fetch(server.url + path, { method, headers, body });
+  const text = await response.text();
+  let parsed: Json = text;
+  try {
+    parsed = text === "" ? null : JSON.parse(text);
+  } catch {
+    // Not JSON: the test will say so.
+  }
+  return { status: response.status, body: parsed, headers: response.headers };
+}
+
+/** Logs `username` in and returns the sid. */
+export async function login(server: TestServer, username: string): Promise<string> {
+  const result = await api(server, "POST", "/api/login", { body: { username } });
+  if (result.status !== 200) {
+    throw new Error(`login ${username}: ${result.status} ${JSON.stringify(result.body)}`);
+  }
+  return result.body.sid;
+}
+
+/** Sends a one-to-one message and returns the status. */
+export async function sendDirect(
+  server: TestServer,
+  sid: string,
+  from: string,
+  to: string[],
+  content: string,
+) {
+  return await api(server, "POST", "/api/messages", {
+    sid,
+    body: { "message-type": "message", from, to, "content-type": "text/plain", content },
+  });
+}
+
+/** Sends a topic message and returns the status. */
+export async function sendTopic(
+  server: TestServer,
+  sid: string,
+  from: string,
+  topic: string,
+  content: string,
+  mentions: string[] = [],
+) {
+  return await api(server, "POST", "/api/messages", {
+    sid,
+    body: {
+      "message-type": "message",
+      from,
+      to: mentions,
+      topic,
+      "content-type": "text/plain",
+      content,
+    },
+  });
+}
+
+/** A WebSocket whose frames queue up until a test takes them. */
+export class TestSocket {
+  readonly socket: WebSocket;
+  readonly opened: Promise<void>;
+  readonly closed: Promise<CloseEvent>;
+  readonly #frames: Json[] = [];
+  #wake: (() => void) | undefined;
+  /** Answer the server's pong probes with acks (on by default). */
+  answerProbes = true;
+
+  private constructor(url: string) {
+    this.socket = new WebSocket(url);
+    const opened = Promise.withResolvers<void>();
+    const closed = Promise.withResolvers<CloseEvent>();
+    this.opened = opened.promise;
+    this.closed = closed.promise;
+    this.socket.onopen = () => opened.resolve();
+    this.socket.onerror = () => opened.reject(new Error("socket failed to open"));
+    this.socket.onclose = (event) => {
+      opened.reject(new Error(`socket closed before open: ${event.code}`));
+      closed.resolve(event);
+      this.#wake?.();
+    };
+    this.opened.catch(() => {});
+    this.socket.onmessage = (event) => {
+      const frame = JSON.parse(event.data);
+      if (frame["message-type"] === "pong" && this.answerProbes) {
+        this.send({ "message-type": "ack", "ack-id": frame["message-id"] });
+        return;
+      }
+      this.#frames.push(frame);
+      this.#wake?.();
+    };
+  }
+
+  /** Opens `/api/ws?sid=...` and waits until it is open. */
+  static async open(server: TestServer, sid: string): Promise<TestSocket> {
+    const socket = new TestSocket(`${server.wsUrl}/api/ws?sid=${encodeURIComponent(sid)}`);
+    await socket.opened;
+    return socket;
+  }
+
+  /** Sends a frame (objects are JSON-encoded). */
+  send(frame: unknown): void {
+    this.socket.send(typeof frame === "string" ? frame : JSON.stringify(frame));
+  }
+
+  /** Frames received and not yet taken. */
+  get pending(): readonly Json[] {
+    return this.#frames;
+  }
+
+  /** Takes the next frame, waiting up to `timeoutMs`. */
+  async next(timeoutMs = 3000): Promise<Json> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#frames.length === 0) {
+      if (this.socket.readyState === WebSocket.CLOSED) {
+        throw new Error("socket closed while waiting for a frame");
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no frame within ${timeoutMs} ms`);
+      await this.#waitForFrame(left);
+    }
+    return this.#frames.shift();
+  }
+
+  /** Takes `count` frames. */
+  async take(count: number, timeoutMs = 5000): Promise<Json[]> {
+    const deadline = Date.now() + timeoutMs;
+    const frames = [];
+    for (let i = 0; i < count; i++) {
+      frames.push(await this.next(Math.max(1, deadline - Date.now())));
+    }
+    return frames;
+  }
+
+  /** Waits `ms` and returns the frames that arrived meanwhile (to check nothing did). */
+  async quietFor(ms: number): Promise<Json[]> {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return this.#frames.splice(0);
+  }
+
+  /** Closes the socket and waits for the close to finish. */
+  async close(): Promise<CloseEvent> {
+    if (this.socket.readyState < WebSocket.CLOSING) this.socket.close();
+    return await this.closed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #waitForFrame(ms: number): Promise<void> {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    const timer = setTimeout(resolve, ms);
+    this.#wake = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    return promise;
+  }
+}
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
+export async function eventually<T>(
+  check: () => Promise<T> | T,
+  timeoutMs = 3000,
+  what = "condition",
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
