@@ -178,8 +178,9 @@ export function createApiHandler(deps: ApiDependencies): (request: Request) => P
       url.pathname === "/api";
     if (!isApi) return deps.fallback(request);
     try {
+      const path = url.pathname.split("/");
       const candidates = table.flatMap(({ route, segments }) => {
-        const params = matchPath(segments, url.pathname);
+        const params = matchPath(segments, path);
         return params ? [{ route, params }] : [];
       });
       if (candidates.length === 0) throw new Failure("not_found", `no route ${url.pathname}`);
@@ -250,9 +251,8 @@ function topicParam(c: Context): string {
 
 function matchPath(
   pattern: readonly string[],
-  pathname: string,
+  segments: readonly string[],
 ): Record<string, string> | undefined {
-  const segments = pathname.split("/");
   if (segments.length !== pattern.length) return undefined;
   const params: Record<string, string> = {};
   for (let i = 0; i < pattern.length; i++) {
@@ -276,6 +276,8 @@ function safeDecode(segment: string): string {
   }
 }
 
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
 async function readJson(request: Request, maxBytes: number): Promise<unknown> {
   const mediaType = request.headers.get("content-type")?.split(";")[0].trim().toLowerCase();
   if (mediaType !== "application/json") {
@@ -289,7 +291,7 @@ async function readJson(request: Request, maxBytes: number): Promise<unknown> {
   const bytes = await readAtMost(request, maxBytes);
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = strictUtf8.decode(bytes);
   } catch {
     throw new Failure("bad_request", "body is not valid UTF-8");
   }

@@ -53,7 +53,13 @@ export function serve(config: Config, options: ServeOptions): RunningServer {
       if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
         return json(400, { error: "expected a WebSocket upgrade request" });
       }
-      const { socket, response } = Deno.upgradeWebSocket(request);
+      let upgraded;
+      try {
+        upgraded = Deno.upgradeWebSocket(request);
+      } catch (error) {
+        return json(400, { error: `not a valid WebSocket handshake: ${(error as Error).message}` });
+      }
+      const { socket, response } = upgraded;
       socket.onopen = () => hub.attach(session, socket);
       return response;
     },

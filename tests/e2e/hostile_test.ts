@@ -117,3 +117,13 @@ Deno.test("odd Authorization headers are 401, never 500", async () => {
   }
   assert.equal((await api(server, "GET", "/api/healthz")).status, 200);
 });
+
+Deno.test("a malformed WebSocket handshake with a live sid is a 400, not a 500", async () => {
+  await using server = await TestServer.start();
+  const sid = await login(server, "Harry");
+  const response = await fetch(`${server.url}/api/ws?sid=${sid}`, {
+    headers: { upgrade: "websocket" },
+  });
+  assert.equal(response.status, 400);
+  assert.equal(typeof (await response.json()).error, "string");
+});
