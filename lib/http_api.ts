@@ -114,33 +114,17 @@ export function routes({ hub, upgrade }: ApiDependencies): Route[] {
         return ok({ topic });
       },
     },
-    {
-      methods: ["DELETE"],
-      path: "/api/topics/{topic}",
-      handle: (c) => {
-        const topic = topicParam(c);
-        hub.deleteTopic(topic, c.session.username);
-        return ok({ topic });
-      },
-    },
-    {
-      methods: ["POST"],
-      path: "/api/topics/{topic}/actions/join",
-      handle: (c) => {
-        const topic = topicParam(c);
-        hub.joinTopic(topic, c.session.username);
-        return ok({ topic });
-      },
-    },
-    {
-      methods: ["POST"],
-      path: "/api/topics/{topic}/actions/quit",
-      handle: (c) => {
-        const topic = topicParam(c);
-        hub.quitTopic(topic, c.session.username);
-        return ok({ topic });
-      },
-    },
+    topicAction("DELETE", "/api/topics/{topic}", (topic, user) => hub.deleteTopic(topic, user)),
+    topicAction(
+      "POST",
+      "/api/topics/{topic}/actions/join",
+      (topic, user) => hub.joinTopic(topic, user),
+    ),
+    topicAction(
+      "POST",
+      "/api/topics/{topic}/actions/quit",
+      (topic, user) => hub.quitTopic(topic, user),
+    ),
     {
       methods: ["POST"],
       path: "/api/messages",
@@ -241,12 +225,25 @@ function authenticate(request: Request, url: URL, hub: Hub): Session {
   return session;
 }
 
-function topicParam(c: Context): string {
-  const topic = c.params.topic;
-  if (!isName(topic)) {
-    throw new Failure("bad_request", "topic must be 4-30 characters of a-z, A-Z, 0-9, _ or -");
-  }
-  return topic;
+// A route on `/api/topics/{topic}...` that acts on the topic for the caller
+// and echoes it. The name is checked after the session, before existence.
+function topicAction(
+  method: string,
+  path: string,
+  act: (topic: string, user: string) => void,
+): Route {
+  return {
+    methods: [method],
+    path,
+    handle: (c) => {
+      const topic = c.params.topic;
+      if (!isName(topic)) {
+        throw new Failure("bad_request", "topic must be 4-30 characters of a-z, A-Z, 0-9, _ or -");
+      }
+      act(topic, c.session.username);
+      return json(200, { topic });
+    },
+  };
 }
 
 function matchPath(
