@@ -185,12 +185,10 @@ export class Channel<T> implements AsyncIterable<T> {
   }
 
   /** Iterates values as they arrive, until the channel is closed and empty. */
-  async *[Symbol.asyncIterator](): AsyncIterator<T> {
-    while (true) {
-      const result = await this.receive();
-      if (result.done) return;
-      yield result.value;
-    }
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    // A plain iterator rather than an async generator: one small object per
+    // loop instead of a generator and its promise chain (a socket each).
+    return { next: () => this.receive() };
   }
 
   #admitWaitingSender(): boolean {

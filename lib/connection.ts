@@ -64,7 +64,8 @@ export class Connection {
   readonly #options: ConnectionOptions;
   readonly #onClosed: OnConnectionClosed;
   readonly #outbox: Channel<Delivery>;
-  readonly #stop = new AbortController();
+  // Wakes the writer early from its poll of a full socket when the connection ends.
+  #wakeWriter: (() => void) | undefined;
   // True while frames for this user wait in the store: new frames must queue
   // behind them rather than overtake them in the outbox.
   #spilled = false;
@@ -171,7 +172,7 @@ export class Connection {
     if (this.closed) return;
     const unwritten = this.#outbox.close();
     this.#store.requeue(this.username, unwritten.filter((d) => !d.transient));
-    this.#stop.abort();
+    this.#wakeWriter?.();
     if (
       this.#socket.readyState === WebSocket.OPEN || this.#socket.readyState === WebSocket.CONNECTING
     ) {
@@ -200,10 +201,20 @@ export class Connection {
     this.#waiting = true;
     let pause = 1;
     while (!this.closed && this.#socket.bufferedAmount > HIGH_WATER_BYTES) {
-      await sleep(pause, this.#stop.signal);
+      await this.#sleep(pause);
       pause = Math.min(pause * 2, MAX_POLL_MS);
     }
     this.#waiting = false;
+  }
+
+  #sleep(ms: number): Promise<void> {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    const timer = setTimeout(resolve, ms);
+    this.#wakeWriter = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    return promise.finally(() => this.#wakeWriter = undefined);
   }
 
   #refill(): void {
@@ -248,17 +259,4 @@ function utf8Length(text: string, limit: number): number {
   if (text.length * 3 <= limit) return text.length;
   if (text.length > limit) return text.length;
   return new TextEncoder().encode(text).byteLength;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  const { promise, resolve } = Promise.withResolvers<void>();
-  const done = () => {
-    clearTimeout(timer);
-    signal.removeEventListener("abort", done);
-    resolve();
-  };
-  const timer = setTimeout(done, ms);
-  signal.addEventListener("abort", done, { once: true });
-  return promise;
 }
