@@ -1,0 +1,480 @@
+import assert from "node:assert/strict";
+import { createApiHandler, json } from "../lib/http_api.ts";
+import { Hub, type HubOptions } from "../lib/hub.ts";
+import { silentLogger } from "../lib/log.ts";
+import { MemoryOfflineStore } from "../lib/offline_store.ts";
+import type { Session } from "../lib/sessions.ts";
+
+const OPTIONS: HubOptions = {
+  outboxCapacity: 16,
+  maxFrameBytes: 65536,
+  clientTimeoutMs: 60_000,
+  probeIntervalMs: 20_000,
+  probeMaxMisses: 3,
+  slowConsumerMs: 5_000,
+  offlineTtlMs: 600_000,
+};
+const MAX_BODY = 1000;
+const T = "philosophers_stone";
+
+interface Reply {
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown>;
+  text: string;
+}
+
+interface CallOptions {
+  sid?: string;
+  /** A JSON value, or raw text / bytes / stream sent as is. */
+  body?: unknown;
+  raw?: BodyInit;
+  type?: string | null;
+  headers?: Record<string, string>;
+}
+
+function setup() {
+  const hub = new Hub(OPTIONS, new MemoryOfflineStore(OPTIONS.offlineTtlMs), silentLogger);
+  const upgrades: Session[] = [];
+  const fallbacks: string[] = [];
+  const handler = createApiHandler({
+    hub,
+    log: silentLogger,
+    maxBodyBytes: MAX_BODY,
+    upgrade: (_request, session) => {
+      upgrades.push(session);
+      return json(200, { upgraded: session.username });
+    },
+    fallback: (request) => {
+      fallbacks.push(new URL(request.url).pathname);
+      return new Response("<!doctype html>", { headers: { "content-type": "text/html" } });
+    },
+  });
+  const apiReplies: { path: string; reply: Reply }[] = [];
+
+  async function call(method: string, path: string, options: CallOptions = {}): Promise<Reply> {
+    const headers = new Headers(options.headers);
+    if (options.sid !== undefined) headers.set("authorization", `Bearer ${options.sid}`);
+    let body: BodyInit | undefined = options.raw;
+    if (options.body !== undefined) body = JSON.stringify(options.body);
+    const type = options.type === undefined ? "application/json" : options.type;
+    const hasBody = options.body !== undefined || options.raw !== undefined;
+    if (hasBody && type !== null) headers.set("content-type", type);
+    // GET and HEAD requests cannot carry a body; their Content-Type header stays.
+    if (method === "GET" || method === "HEAD") body = undefined;
+    const init: RequestInit & { duplex?: string } = { method, headers, body };
+    if (body instanceof ReadableStream) init.duplex = "half";
+    const response = await handler(new Request(`http://x${path}`, init));
+    const text = await response.text();
+    let parsed: Record<string, unknown> = {};
+    try {
+      parsed = JSON.parse(text);
+    } catch { /* not JSON: checked by the callers */ }
+    const reply = { status: response.status, headers: response.headers, body: parsed, text };
+    if (new URL(`http://x${path}`).pathname.startsWith("/api")) apiReplies.push({ path, reply });
+    return reply;
+  }
+
+  async function login(username: string): Promise<string> {
+    const reply = await call("POST", "/api/login", { body: { username } });
+    assert.equal(reply.status, 200, reply.text);
+    return reply.body.sid as string;
+  }
+
+  /** Every `/api` reply so far was JSON, with an `error` when it failed. */
+  function assertAllJson() {
+    assert.ok(apiReplies.length > 0);
+    for (const { path, reply } of apiReplies) {
+      assert.match(reply.headers.get("content-type") ?? "", /^application\/json\b/, path);
+      assert.doesNotThrow(() => JSON.parse(reply.text), path);
+      if (reply.status >= 400) assert.equal(typeof reply.body.error, "string", path);
+    }
+  }
+
+  return { hub, call, login, upgrades, fallbacks, assertAllJson };
+}
+
+const message = (from: string, extra: Record<string, unknown> = {}) => ({
+  "message-type": "message",
+  from,
+  to: ["Ronald"],
+  "content-type": "text/plain",
+  content: "Are you OK ?",
+  ...extra,
+});
+
+Deno.test("http api: login returns a sid and the username; the sid works", async () => {
+  const { call, assertAllJson } = setup();
+  const reply = await call("POST", "/api/login", { body: { username: "Harry" } });
+  assert.equal(reply.status, 200);
+  assert.equal(reply.body.username, "Harry");
+  assert.equal(typeof reply.body.sid, "string");
+  assert.ok((reply.body.sid as string).length >= 22);
+  const users = await call("GET", "/api/users", { sid: reply.body.sid as string });
+  assert.equal(users.status, 200);
+  assert.deepEqual(users.body, { total: 1, list: [{ username: "Harry" }] });
+  assertAllJson();
+});
+
+Deno.test("http api: unknown routes are 404 JSON, before the session check", async () => {
+  const { call, fallbacks, assertAllJson } = setup();
+  for (
+    const path of [
+      "/api/nope",
+      "/api",
+      "/api/",
+      "/api/topics/a/b/c",
+      "/api/login/x",
+      "/api/topics/",
+    ]
+  ) {
+    const reply = await call("GET", path);
+    assert.equal(reply.status, 404, path);
+  }
+  assert.deepEqual(fallbacks, []);
+  assertAllJson();
+});
+
+Deno.test("http api: a wrong method is 405 with Allow, before the session check", async () => {
+  const { call, assertAllJson } = setup();
+  const cases: [string, string, string][] = [
+    ["GET", "/api/login", "POST"],
+    ["DELETE", "/api/logout", "POST"],
+    ["POST", "/api/users", "GET"],
+    ["PUT", "/api/topics", "GET, POST"],
+    ["GET", `/api/topics/${T}`, "DELETE"],
+    ["GET", `/api/topics/${T}/actions/join`, "POST"],
+    ["DELETE", `/api/topics/${T}/actions/quit`, "POST"],
+    ["GET", "/api/messages", "POST"],
+    ["POST", "/api/ws", "GET"],
+  ];
+  for (const [method, path, allow] of cases) {
+    const reply = await call(method, path, { body: { x: 1 }, type: "text/plain" });
+    assert.equal(reply.status, 405, `${method} ${path}`);
+    const allowed = reply.headers.get("allow")?.split(",").map((m) => m.trim()).sort();
+    assert.deepEqual(allowed, allow.split(", ").sort(), `${method} ${path}`);
+  }
+  assertAllJson();
+});
+
+Deno.test("http api: every route but login and health needs a live session (401)", async () => {
+  const { call, login, assertAllJson } = setup();
+  const routes: [string, string][] = [
+    ["POST", "/api/logout"],
+    ["GET", "/api/users"],
+    ["GET", "/api/topics"],
+    ["POST", "/api/topics"],
+    ["DELETE", `/api/topics/${T}`],
+    ["POST", `/api/topics/${T}/actions/join`],
+    ["POST", `/api/topics/${T}/actions/quit`],
+    ["POST", "/api/messages"],
+    ["GET", "/api/ws"],
+    ["GET", "/api/stats"],
+  ];
+  const old = await login("Harry");
+  await login("Harry"); // replaces `old`
+  for (const [method, path] of routes) {
+    assert.equal((await call(method, path)).status, 401, `${method} ${path} without a sid`);
+    assert.equal(
+      (await call(method, path, { sid: old })).status,
+      401,
+      `${method} ${path} replaced`,
+    );
+    assert.equal((await call(method, path, { sid: "garbage" })).status, 401, `${method} ${path}`);
+    assert.equal(
+      (await call(method, path, { headers: { authorization: "Basic abc" } })).status,
+      401,
+      `${method} ${path} basic`,
+    );
+  }
+  assertAllJson();
+});
+
+Deno.test("http api: the session check comes before Content-Type, size and names", async () => {
+  const { call, assertAllJson } = setup();
+  const big = "x".repeat(MAX_BODY * 2);
+  assert.equal((await call("POST", "/api/messages", { raw: big, type: "text/plain" })).status, 401);
+  assert.equal((await call("POST", "/api/messages", { raw: big })).status, 401);
+  assert.equal((await call("POST", "/api/messages", { raw: "{" })).status, 401);
+  assert.equal((await call("DELETE", "/api/topics/ab")).status, 401);
+  assert.equal((await call("POST", "/api/topics", { body: { topic: "ab" } })).status, 401);
+  assertAllJson();
+});
+
+Deno.test("http api: routes with a body need application/json (415), parameters allowed", async () => {
+  const { call, login, assertAllJson } = setup();
+  const sid = await login("Harry");
+  const body = JSON.stringify({ topic: T });
+  for (const type of [null, "text/plain", "application/jsonx", "multipart/form-data", "json"]) {
+    assert.equal(
+      (await call("POST", "/api/topics", { sid, raw: body, type })).status,
+      415,
+      `${type}`,
+    );
+    assert.equal(
+      (await call("POST", "/api/login", { raw: '{"username":"Ronald"}', type })).status,
+      415,
+    );
+  }
+  const ok = await call("POST", "/api/topics", {
+    sid,
+    raw: body,
+    type: "Application/JSON; charset=utf-8",
+  });
+  assert.equal(ok.status, 200, ok.text);
+  assert.deepEqual(ok.body, { topic: T });
+  assertAllJson();
+});
+
+Deno.test("http api: Content-Type is checked before size, size before syntax", async () => {
+  const { call, login, assertAllJson } = setup();
+  const sid = await login("Harry");
+  const big = "{" + " ".repeat(MAX_BODY * 2);
+  assert.equal(
+    (await call("POST", "/api/messages", { sid, raw: big, type: "text/plain" })).status,
+    415,
+  );
+  assert.equal((await call("POST", "/api/messages", { sid, raw: big })).status, 413);
+  assert.equal((await call("POST", "/api/login", { raw: big })).status, 413);
+  assertAllJson();
+});
+
+Deno.test("http api: a streamed body without Content-Length is cut off at the limit (413)", async () => {
+  const { call, login, assertAllJson } = setup();
+  const sid = await login("Harry");
+  let pulled = 0;
+  let cancelled = false;
+  const endless = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      pulled++;
+      controller.enqueue(new TextEncoder().encode(" ".repeat(100)));
+    },
+    cancel() {
+      cancelled = true;
+    },
+  });
+  const reply = await call("POST", "/api/messages", { sid, raw: endless });
+  assert.equal(reply.status, 413);
+  assert.ok(pulled < 50, `read ${pulled} chunks of an endless body`);
+  assert.equal(cancelled, true, "the body stream was cancelled");
+  // A streamed body within the limit is read whole.
+  const text = JSON.stringify({ topic: T });
+  const small = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const ch of text) controller.enqueue(new TextEncoder().encode(ch));
+      controller.close();
+    },
+  });
+  const created = await call("POST", "/api/topics", { sid, raw: small });
+  assert.equal(created.status, 200, created.text);
+  assertAllJson();
+});
+
+Deno.test("http api: a body of exactly the limit is accepted, one byte more is 413", async () => {
+  const { call, login, assertAllJson } = setup();
+  const sid = await login("Harry");
+  const make = (size: number) => {
+    const base = JSON.stringify(message("Harry", { content: "" }));
+    return base.replace('"content":""', `"content":"${"a".repeat(size - base.length)}"`);
+  };
+  assert.equal(make(MAX_BODY).length, MAX_BODY);
+  assert.equal((await call("POST", "/api/messages", { sid, raw: make(MAX_BODY) })).status, 200);
+  assert.equal((await call("POST", "/api/messages", { sid, raw: make(MAX_BODY + 1) })).status, 413);
+  assertAllJson();
+});
+
+Deno.test("http api: bad JSON, bad UTF-8 and bad shapes are 400", async () => {
+  const { call, login, assertAllJson } = setup();
+  const sid = await login("Harry");
+  const raws: BodyInit[] = ["", "{", "not json", "{'a':1}", new Uint8Array([0x7b, 0xff, 0x7d])];
+  for (const raw of raws) {
+    assert.equal((await call("POST", "/api/messages", { sid, raw })).status, 400, String(raw));
+    assert.equal((await call("POST", "/api/login", { raw })).status, 400, String(raw));
+    assert.equal((await call("POST", "/api/topics", { sid, raw })).status, 400, String(raw));
+  }
+  const bodies = [
+    null,
+    [],
+    "Harry",
+    { username: "Ha" },
+    { username: "H\u0430rry" },
+    message("Harry", { extra: true }),
+    message("Harry", { to: [] }),
+    message("Harry", { "content-type": "text/html" }),
+    message("Harry", { from: 7 }),
+  ];
+  for (const body of bodies) {
+    assert.equal(
+      (await call("POST", "/api/messages", { sid, body })).status,
+      400,
+      JSON.stringify(body),
+    );
+  }
+  assert.equal((await call("POST", "/api/login", { body: { username: "Ha" } })).status, 400);
+  assert.equal((await call("POST", "/api/topics", { sid, body: { topic: "a b" } })).status, 400);
+  assert.equal((await call("GET", "/api/users?online=maybe", { sid })).status, 400);
+  assertAllJson();
+});
+
+Deno.test("http api: shape (400) before from (403) before existence (404)", async () => {
+  const { call, login, hub, assertAllJson } = setup();
+  const sid = await login("Harry");
+  // Someone else's name and a bad recipient: the shape answers first.
+  const wrongBoth = message("Draco", { to: ["x"] });
+  assert.equal((await call("POST", "/api/messages", { sid, body: wrongBoth })).status, 400);
+  // Someone else's name and an unknown topic: `from` answers first.
+  const forged = message("Draco", { topic: "no_such_topic" });
+  const reply = await call("POST", "/api/messages", { sid, body: forged });
+  assert.equal(reply.status, 403);
+  assert.equal((await call("POST", "/api/messages", { sid, body: message("Draco") })).status, 403);
+  const unknown = message("Harry", { topic: "no_such_topic" });
+  assert.equal((await call("POST", "/api/messages", { sid, body: unknown })).status, 404);
+  assert.equal(hub.stats().offlineMessages, 0, "nothing was sent");
+  assertAllJson();
+});
+
+Deno.test("http api: a topic name in the path is 400 before any existence check", async () => {
+  const { call, login, assertAllJson } = setup();
+  const sid = await login("Harry");
+  for (
+    const name of [
+      "ab",
+      "a.b.c.d",
+      "%E2%82%AC%E2%82%AC%E2%82%AC%E2%82%AC",
+      "%ZZabcd",
+      "a%20bcd",
+      "x".repeat(31),
+    ]
+  ) {
+    assert.equal((await call("DELETE", `/api/topics/${name}`, { sid })).status, 400, name);
+    assert.equal(
+      (await call("POST", `/api/topics/${name}/actions/join`, { sid })).status,
+      400,
+      name,
+    );
+    assert.equal(
+      (await call("POST", `/api/topics/${name}/actions/quit`, { sid })).status,
+      400,
+      name,
+    );
+  }
+  for (
+    const path of [
+      `/api/topics/${T}`,
+      `/api/topics/${T}/actions/join`,
+      `/api/topics/${T}/actions/quit`,
+    ]
+  ) {
+    const method = path.endsWith(T) ? "DELETE" : "POST";
+    assert.equal((await call(method, path, { sid })).status, 404, path);
+  }
+  assertAllJson();
+});
+
+Deno.test("http api: topics: create (409 on a second create), list, join, quit, delete", async () => {
+  const { call, login, hub, assertAllJson } = setup();
+  const harry = await login("Harry");
+  const ron = await login("Ronald");
+  assert.equal((await call("POST", "/api/topics", { sid: harry, body: { topic: T } })).status, 200);
+  assert.equal((await call("POST", "/api/topics", { sid: ron, body: { topic: T } })).status, 409);
+  const list = await call("GET", "/api/topics", { sid: ron });
+  assert.deepEqual(list.body, { total: 1, list: [{ topic: T }] });
+  for (const action of ["join", "join", "quit", "quit"]) {
+    const reply = await call("POST", `/api/topics/${T}/actions/${action}`, { sid: ron });
+    assert.equal(reply.status, 200, action);
+    assert.deepEqual(reply.body, { topic: T });
+  }
+  const deleted = await call("DELETE", `/api/topics/${T}`, { sid: ron });
+  assert.equal(deleted.status, 200);
+  assert.deepEqual(hub.topics(), []);
+  assert.equal((await call("DELETE", `/api/topics/${T}`, { sid: ron })).status, 404);
+  // Harry was a member: the notice waits for him offline.
+  assert.equal(hub.stats().offlineMessages, 1);
+  assertAllJson();
+});
+
+Deno.test("http api: messages are accepted and routed; users lists online and all", async () => {
+  const { call, login, hub, upgrades, assertAllJson } = setup();
+  const harry = await login("Harry");
+  await login("Hermione");
+  const sent = await call("POST", "/api/messages", {
+    sid: harry,
+    body: message("Harry", { to: ["Ronald", "Hermione"], topic: "" }),
+  });
+  assert.equal(sent.status, 200, sent.text);
+  assert.deepEqual(sent.body, {});
+  assert.equal(hub.stats().offlineMessages, 2);
+  const all = await call("GET", "/api/users?online=false", { sid: harry });
+  assert.deepEqual(all.body, { total: 2, list: [{ username: "Harry" }, { username: "Hermione" }] });
+  const online = await call("GET", "/api/users?online=true", { sid: harry });
+  assert.deepEqual(online.body, { total: 0, list: [] });
+  const ws = await call("GET", `/api/ws?sid=${harry}`);
+  assert.equal(ws.status, 200);
+  assert.equal(upgrades.length, 1);
+  assert.equal(upgrades[0].username, "Harry");
+  const stats = await call("GET", "/api/stats", { sid: harry });
+  assert.equal(stats.body.users, 2);
+  assertAllJson();
+});
+
+Deno.test("http api: any authenticated request is a sign of life", async () => {
+  const { call, login, upgrades } = setup();
+  const sid = await login("Harry");
+  await call("GET", "/api/ws", { sid });
+  const session = upgrades[0];
+  session.lastSeen = 0;
+  await call("GET", "/api/topics", { sid: sid });
+  assert.ok(session.lastSeen > 0);
+});
+
+Deno.test("http api: logout answers 200 and the sid is dead; body-less routes ignore bodies", async () => {
+  const { call, login, assertAllJson } = setup();
+  const sid = await login("Harry");
+  const out = await call("POST", "/api/logout", {
+    sid,
+    raw: "not json at all",
+    type: "text/plain",
+  });
+  assert.equal(out.status, 200);
+  assert.equal((await call("GET", "/api/users", { sid })).status, 401);
+  const other = await login("Ronald");
+  assert.equal((await call("POST", "/api/topics", { sid: other, body: { topic: T } })).status, 200);
+  const join = await call("POST", `/api/topics/${T}/actions/join`, {
+    sid: other,
+    raw: "x".repeat(MAX_BODY * 2),
+    type: "image/png",
+  });
+  assert.equal(join.status, 200);
+  assert.equal((await call("GET", "/api/users", { sid: other, raw: "{", type: null })).status, 200);
+  assertAllJson();
+});
+
+Deno.test("http api: /healthz and /api/healthz answer 200 to any method without a session", async () => {
+  const { call, fallbacks, assertAllJson } = setup();
+  for (const method of ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]) {
+    for (const path of ["/healthz", "/api/healthz"]) {
+      const reply = await call(method, path, { raw: "junk", type: "text/plain" });
+      assert.equal(reply.status, 200, `${method} ${path}`);
+      assert.match(reply.headers.get("content-type") ?? "", /^application\/json/);
+    }
+  }
+  assert.deepEqual(fallbacks, []);
+  assertAllJson();
+});
+
+Deno.test("http api: paths outside /api/ go to the fallback", async () => {
+  const { call, fallbacks } = setup();
+  for (const path of ["/", "/index.html", "/apix", "/api-docs", "/healthzz", "/web/app.js"]) {
+    const reply = await call("GET", path);
+    assert.equal(reply.status, 200, path);
+    assert.equal(reply.text, "<!doctype html>");
+  }
+  assert.deepEqual(fallbacks, [
+    "/",
+    "/index.html",
+    "/apix",
+    "/api-docs",
+    "/healthzz",
+    "/web/app.js",
+  ]);
+});
