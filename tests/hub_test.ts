@@ -470,3 +470,67 @@ Deno.test("hub: aborting the signal closes every socket with 1001 and stops ever
   assert.deepEqual(late.closed, { code: 1001, reason: "server shutting down" });
   await settle();
 });
+
+Deno.test("hub: every member sees a topic's messages in one order, whoever sends them", async () => {
+  const { hub, connect, stop } = setup();
+  try {
+    const sockets = ["Harry", "Ronald", "Hermione", "Neville"].map((name) => {
+      const socket = connect(hub.login(name));
+      return { name, socket };
+    });
+    hub.createTopic(T, "Harry");
+    for (const { name } of sockets) hub.joinTopic(T, name);
+    hub.joinTopic(T, "Luna_L"); // offline member
+    const sent: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const from = sockets[i % 4].name;
+      hub.sendToTopic(from, T, [], `${from}-${i}`);
+      sent.push(`${from}-${i}`);
+    }
+    await settle();
+    for (const { name, socket } of sockets) {
+      assert.deepEqual(contents(socket), sent.filter((c) => !c.startsWith(`${name}-`)), name);
+    }
+    const luna = connect(hub.login("Luna_L"));
+    await settle();
+    assert.deepEqual(contents(luna), sent);
+  } finally {
+    stop();
+  }
+});
+
+Deno.test("hub: a member who deletes a topic gets the notice too", async () => {
+  const { hub, connect, stop } = setup();
+  try {
+    const harry = connect(hub.login("Harry"));
+    hub.createTopic(T, "Harry");
+    hub.deleteTopic(T, "Harry");
+    await settle();
+    assert.deepEqual(harry.frames, [{
+      "message-type": "system",
+      topic: "__topic_is_deleted__",
+      "content-type": "application/json",
+      content: { topic: T },
+    }]);
+  } finally {
+    stop();
+  }
+});
+
+Deno.test({
+  name: "hub: start() with an already aborted signal does not leave the clock running",
+  // BUG: Hub.start adds an "abort" listener to the signal without checking
+  // signal.aborted first. A listener added to an already aborted signal never
+  // fires, so the setInterval clock is never cleared (a leaked timer that keeps
+  // the process alive) and attach() keeps accepting sockets instead of closing
+  // them with 1001.
+  ignore: true,
+  fn() {
+    const hub = new Hub(OPTIONS, new MemoryOfflineStore(OPTIONS.offlineTtlMs), () => {});
+    hub.start(AbortSignal.abort());
+    assert.equal(hub.stats().timers, 0);
+    const socket = new FakeSocket();
+    hub.attach(hub.login("Harry"), socket.ws);
+    assert.deepEqual(socket.closed, { code: 1001, reason: "server shutting down" });
+  },
+});
