@@ -169,7 +169,9 @@ export function parseConfig(
     let value = inline;
     if (value === undefined) {
       value = args[++i];
-      if (value === undefined) throw new ConfigError(`${setting.flag} needs a value`);
+      if (value === undefined || value.startsWith("--")) {
+        throw new ConfigError(`${setting.flag} needs a value`);
+      }
     }
     raw.set(setting, { value, source: setting.flag });
   }

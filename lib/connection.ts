@@ -159,9 +159,10 @@ export class Connection {
     this.#outbox.trySend({ frame, sentAt: Date.now(), transient: true });
   }
 
-  /** Drops queued frames of a deleted topic. */
+  /** Drops queued frames of a deleted topic, and lets stored ones into the room it makes. */
   purgeTopic(topic: string): void {
     this.#outbox.retain((d) => d.topic !== topic);
+    if (this.#spilled) this.#refill();
   }
 
   /**
@@ -192,7 +193,12 @@ export class Connection {
       this.#socket.send(delivery.frame);
       this.#fullSince = 0;
       if (this.#spilled) this.#refill();
-      if (this.#socket.bufferedAmount > HIGH_WATER_BYTES) await this.#drained();
+      if (this.#socket.bufferedAmount > HIGH_WATER_BYTES) {
+        await this.#drained();
+        // The outbox may have been emptied meanwhile (a deleted topic): pull
+        // from the store now, or the loop would wait on an empty outbox.
+        if (this.#spilled) this.#refill();
+      }
     }
   }
 
@@ -218,6 +224,7 @@ export class Connection {
   }
 
   #refill(): void {
+    if (this.closed) return;
     const room = this.#outbox.capacity - this.#outbox.size;
     if (room > 0) {
       for (const delivery of this.#store.take(this.username, room)) this.#outbox.trySend(delivery);

@@ -60,8 +60,9 @@ export class Heartbeat {
    * @returns Whether it answers an outstanding probe (which resets the count).
    */
   acknowledge(id: number | string): boolean {
-    const outstanding = typeof id === "number" && id > this.#lastProbeId - this.#unanswered &&
-      id <= this.#lastProbeId;
+    // Probe ids are whole numbers; only the unanswered ones count.
+    const outstanding = typeof id === "number" && Number.isInteger(id) &&
+      id > this.#lastProbeId - this.#unanswered && id <= this.#lastProbeId;
     if (outstanding) this.#unanswered = 0;
     return outstanding;
   }

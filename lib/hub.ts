@@ -75,6 +75,7 @@ export class Hub {
    * offline expiry; aborting `signal` closes every socket with 1001 and stops it.
    */
   start(signal: AbortSignal): void {
+    if (signal.aborted) return this.#stop();
     const { clientTimeoutMs, probeIntervalMs, slowConsumerMs, offlineTtlMs } = this.#options;
     const tickMs = Math.max(
       5,

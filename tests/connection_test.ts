@@ -173,14 +173,6 @@ Deno.test("connection: purgeTopic drops queued frames of that topic only", async
 
 Deno.test({
   name: "connection: purging a spilled outbox while paused still delivers what the store holds",
-  // BUG: the writer refills the outbox from the store only right after it
-  // writes a frame. If purgeTopic empties the outbox while the writer is paused
-  // on a full socket and frames are spilled, the writer then waits on an empty
-  // outbox forever, and every later frame also goes to the store because the
-  // connection stays "spilled": the live user receives nothing more until the
-  // slow-consumer rule closes the socket with 4009 (fullSince was never reset).
-  // Reached through Hub.deleteTopic.
-  ignore: true,
   async fn() {
     const { socket, store, connection } = setup({ outboxCapacity: 2 });
     socket.bufferedAmount = HIGH_WATER + 1;

@@ -519,12 +519,6 @@ Deno.test("hub: a member who deletes a topic gets the notice too", async () => {
 
 Deno.test({
   name: "hub: start() with an already aborted signal does not leave the clock running",
-  // BUG: Hub.start adds an "abort" listener to the signal without checking
-  // signal.aborted first. A listener added to an already aborted signal never
-  // fires, so the setInterval clock is never cleared (a leaked timer that keeps
-  // the process alive) and attach() keeps accepting sockets instead of closing
-  // them with 1001.
-  ignore: true,
   fn() {
     const hub = new Hub(OPTIONS, new MemoryOfflineStore(OPTIONS.offlineTtlMs), () => {});
     hub.start(AbortSignal.abort());
@@ -537,12 +531,6 @@ Deno.test({
 
 Deno.test({
   name: "hub: deleting a topic while a socket is paused and spilled does not stall that socket",
-  // BUG: see the connection test "purging a spilled outbox while paused". When
-  // deleteTopic empties an outbox whose overflow waits in the store, the writer
-  // waits on the empty outbox and never refills it; every later message is
-  // stored too, and once the socket has drained it is still closed with 4009
-  // "slow consumer" after slowConsumerMs without having received anything more.
-  ignore: true,
   async fn() {
     const { hub, connect, stop } = setup({ outboxCapacity: 2, slowConsumerMs: 100 });
     try {
