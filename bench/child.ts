@@ -1,0 +1,106 @@
+/**
+ * Child processes of the benchmark, pinned to a CPU with `taskset` when the
+ * machine has it, so the server's figures are per one core.
+ *
+ * @module
+ */
+
+const HAS_TASKSET = (() => {
+  try {
+    return new Deno.Command("taskset", { args: ["-V"], stdout: "null", stderr: "null" })
+      .outputSync()
+      .success;
+  } catch {
+    return false;
+  }
+})();
+
+/** A running child: its pid, its stdout lines, and how to stop it. */
+export class Child {
+  readonly pid: number;
+  readonly #process: Deno.ChildProcess;
+  readonly #lines: ReadableStreamDefaultReader<string>;
+  readonly #stdin: WritableStreamDefaultWriter<Uint8Array> | undefined;
+
+  private constructor(process: Deno.ChildProcess, pipeStdin: boolean) {
+    this.#process = process;
+    this.pid = process.pid;
+    this.#lines = process.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(splitLines())
+      .getReader();
+    this.#stdin = pipeStdin ? process.stdin.getWriter() : undefined;
+  }
+
+  /**
+   * Starts `deno run -A script ...args` on `cpu`.
+   *
+   * @param stdin Whether to keep a pipe to the child's stdin (for `send`).
+   */
+  static spawn(cpu: number, script: string, args: string[], stdin = false): Child {
+    const deno = [Deno.execPath(), "run", "-A", script, ...args];
+    const [command, ...rest] = HAS_TASKSET ? ["taskset", "-c", String(cpu), ...deno] : deno;
+    const process = new Deno.Command(command, {
+      args: rest,
+      stdout: "piped",
+      stderr: "null",
+      stdin: stdin ? "piped" : "null",
+    }).spawn();
+    return new Child(process, stdin);
+  }
+
+  /** Whether children are pinned (false when `taskset` is missing). */
+  static get pinned(): boolean {
+    return HAS_TASKSET;
+  }
+
+  /** Reads stdout lines until one matches, and returns its match. */
+  async waitFor(pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
+    const timer = setTimeout(() => this.kill(), timeoutMs);
+    try {
+      while (true) {
+        const { value, done } = await this.#lines.read();
+        if (done) throw new Error(`child exited before printing ${pattern}`);
+        const match = value.match(pattern);
+        if (match) return match;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Writes one line to the child's stdin. */
+  async send(line: string): Promise<void> {
+    await this.#stdin?.write(new TextEncoder().encode(line + "\n"));
+  }
+
+  /** Sends SIGTERM (then SIGKILL after a grace period) and waits for exit. */
+  async stop(): Promise<void> {
+    this.kill("SIGTERM");
+    const timer = setTimeout(() => this.kill("SIGKILL"), 5000);
+    await this.#process.status;
+    clearTimeout(timer);
+    await this.#stdin?.close().catch(() => {});
+    await this.#lines.cancel().catch(() => {});
+  }
+
+  kill(signal: Deno.Signal = "SIGKILL"): void {
+    try {
+      this.#process.kill(signal);
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+function splitLines(): TransformStream<string, string> {
+  let rest = "";
+  return new TransformStream({
+    transform(chunk, controller) {
+      const parts = (rest + chunk).split("\n");
+      rest = parts.pop()!;
+      for (const part of parts) controller.enqueue(part);
+    },
+    flush(controller) {
+      if (rest) controller.enqueue(rest);
+    },
+  });
+}

@@ -1,0 +1,270 @@
+/**
+ * One load-generator process. It logs its users in, opens their sockets,
+ * answers probes, prints `ready`, waits for `go` on stdin, sends at its share
+ * of the offered rate over pipelined keep-alive connections, waits for the
+ * deliveries to drain, and prints one JSON line of results.
+ *
+ * Frames are counted without decoding them: the send time is found with
+ * `indexOf` in the frame text, so the generator stays cheaper than the server.
+ *
+ * Run by `bench/main.ts`: `deno run -A bench/load_worker.ts '<plan JSON>'`.
+ *
+ * @module
+ */
+
+import { Histogram } from "./histogram.ts";
+import { HttpClient } from "./http_client.ts";
+import { parseStatCpuSeconds } from "./proc_stats.ts";
+
+/** What one generator process does. */
+export interface WorkerPlan {
+  /** Server base URL, e.g. `http://127.0.0.1:8080` (conns uses other loopback addresses). */
+  url: string;
+  /** Users whose sockets this process holds. */
+  receivers: string[];
+  /** Who sends, and to whom: a user (`to`) or a topic. */
+  sends: { from: string; to?: string; topic?: string }[];
+  /** Messages per second this process sends (all its senders together). */
+  rate: number;
+  seconds: number;
+  /** Keep-alive HTTP connections to send on. */
+  connections: number;
+  /** Client `ping` period; 0 for none. */
+  pingMs: number;
+  /** For the offline scenario: send this many to the first receiver before it connects. */
+  backlog?: number;
+  /** Extra payload characters per message. */
+  padding: number;
+  /** A topic every receiver joins after logging in. */
+  join?: string;
+}
+
+/** What one generator process reports. */
+export interface WorkerResult {
+  sent: number;
+  accepted: number;
+  received: number;
+  outOfOrder: number;
+  dropped: number;
+  connected: number;
+  latency: ReturnType<Histogram["toJSON"]>;
+  /** CPU seconds this process used from `go` to its report, and the wall time of that. */
+  cpuSeconds: number;
+  wallMs: number;
+  /** ms from `go` to the last frame received: the window deliveries/s is measured over. */
+  activeMs: number;
+  /** Offline scenario: ms from opening the socket to the last stored frame. */
+  drainMs?: number;
+}
+
+const CONTENT = '"content":"';
+const now = () => performance.timeOrigin + performance.now();
+
+function ownCpuSeconds(): number {
+  return parseStatCpuSeconds(Deno.readTextFileSync("/proc/self/stat"));
+}
+
+async function login(url: string, username: string): Promise<string> {
+  const response = await fetch(`${url}/api/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username }),
+  });
+  const body = await response.json();
+  if (!body.sid) throw new Error(`login ${username}: ${JSON.stringify(body)}`);
+  return body.sid;
+}
+
+async function inBatches<T, R>(
+  items: T[],
+  size: number,
+  each: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = [];
+  for (let i = 0; i < items.length; i += size) {
+    results.push(...await Promise.all(items.slice(i, i + size).map(each)));
+  }
+  return results;
+}
+
+class Receivers {
+  readonly latency = new Histogram();
+  received = 0;
+  outOfOrder = 0;
+  dropped = 0;
+  connected = 0;
+  lastFrameAt = 0;
+  readonly #lastSeq = new Map<string, number>();
+  readonly sockets: WebSocket[] = [];
+  #stopping = false;
+
+  open(url: string, user: string, sid: string): Promise<void> {
+    const socket = new WebSocket(`${url.replace("http", "ws")}/api/ws?sid=${sid}`);
+    this.sockets.push(socket);
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    socket.onopen = () => {
+      this.connected++;
+      resolve();
+    };
+    socket.onerror = () => reject(new Error(`socket of ${user} failed`));
+    socket.onclose = () => {
+      if (!this.#stopping) this.dropped++;
+    };
+    socket.onmessage = (event) => this.#onFrame(socket, user, event.data as string);
+    return promise;
+  }
+
+  #onFrame(socket: WebSocket, user: string, frame: string): void {
+    const at = frame.indexOf(CONTENT);
+    if (at === -1) {
+      if (frame.startsWith('{"message-type":"pong"')) {
+        const id = frame.slice(frame.lastIndexOf(":") + 1, -1);
+        socket.send(`{"message-type":"ack","ack-id":${id}}`);
+      }
+      return;
+    }
+    const start = at + CONTENT.length;
+    const bar = frame.indexOf("|", start);
+    this.latency.record(now() - Number(frame.slice(start, bar)));
+    const seq = Number(frame.slice(bar + 1, frame.indexOf("|", bar + 1)));
+    if (seq <= (this.#lastSeq.get(user) ?? -1)) this.outOfOrder++;
+    this.#lastSeq.set(user, seq);
+    this.received++;
+    this.lastFrameAt = performance.now();
+  }
+
+  close(): void {
+    this.#stopping = true;
+    for (const socket of this.sockets) socket.close();
+  }
+}
+
+function messageBody(
+  from: string,
+  to: string | undefined,
+  topic: string | undefined,
+  content: string,
+) {
+  return topic
+    ? `{"message-type":"message","from":"${from}","to":[],"topic":"${topic}","content-type":"text/plain","content":"${content}"}`
+    : `{"message-type":"message","from":"${from}","to":["${to}"],"content-type":"text/plain","content":"${content}"}`;
+}
+
+async function run(plan: WorkerPlan): Promise<WorkerResult> {
+  const target = new URL(plan.url);
+  const senders = [...new Set(plan.sends.map((s) => s.from))];
+  const sids = new Map<string, string>();
+  await inBatches([...new Set([...plan.receivers, ...senders])], 100, async (user) => {
+    sids.set(user, await login(plan.url, user));
+  });
+  if (plan.join) {
+    await inBatches(plan.receivers, 100, async (user) => {
+      const response = await fetch(`${plan.url}/api/topics/${plan.join}/actions/join`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${sids.get(user)}` },
+      });
+      await response.body?.cancel();
+    });
+  }
+  const clients = await Promise.all(
+    Array.from({ length: Math.max(1, plan.connections) }, () => HttpClient.connect(target)),
+  );
+  // One connection per sender: a pipelined connection keeps a sender's
+  // messages in order, so the receivers can check order.
+  const clientOf = new Map(senders.map((sender, i) => [sender, clients[i % clients.length]]));
+  const padding = "x".repeat(plan.padding);
+  let seq = 0;
+  let sent = 0;
+  let accepted = 0;
+  const send = (from: string, to?: string, topic?: string) => {
+    const client = clientOf.get(from)!;
+    const query = topic ? `?topic=${topic}` : `?to=${to}`;
+    const body = messageBody(from, to, topic, `${now().toFixed(3)}|${seq++}|${padding}`);
+    sent++;
+    return client.post(`/api/messages${query}`, body, { authorization: `Bearer ${sids.get(from)}` })
+      .then((status) => {
+        if (status === 200) accepted++;
+      });
+  };
+
+  const receivers = new Receivers();
+  let drainMs: number | undefined;
+  if (plan.backlog) {
+    const { from, to } = plan.sends[0];
+    const batch: Promise<void>[] = [];
+    for (let i = 0; i < plan.backlog; i++) batch.push(send(from, to));
+    await Promise.all(batch);
+  }
+  const opened = performance.now();
+  await inBatches(plan.receivers, 200, (user) => receivers.open(plan.url, user, sids.get(user)!));
+  const pinger = plan.pingMs > 0
+    ? setInterval(() => {
+      for (const socket of receivers.sockets) {
+        if (socket.readyState === WebSocket.OPEN) {
+          socket.send('{"message-type":"ping","message-id":1}');
+        }
+      }
+    }, plan.pingMs)
+    : undefined;
+
+  console.log("ready");
+  const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream()).getReader();
+  while (!(await lines.read()).value?.includes("go"));
+  const cpuAtGo = ownCpuSeconds();
+  const wallAtGo = performance.now();
+
+  if (plan.backlog) {
+    while (receivers.received < plan.backlog && performance.now() - opened < 60_000) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    drainMs = receivers.lastFrameAt - opened;
+  }
+
+  const started = performance.now();
+  const maxInFlight = 256;
+  while (plan.rate > 0 && performance.now() - started < plan.seconds * 1000) {
+    const due = Math.floor((plan.rate * (performance.now() - started)) / 1000);
+    while (sent - (plan.backlog ?? 0) < due) {
+      const busy = clients.every((client) => client.inFlight >= maxInFlight);
+      if (busy) break;
+      const route = plan.sends[sent % plan.sends.length];
+      send(route.from, route.to, route.topic);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  if (plan.rate === 0 && !plan.backlog) {
+    await new Promise((resolve) => setTimeout(resolve, plan.seconds * 1000));
+  }
+
+  // Wait for answers and deliveries to settle: nothing new for a second.
+  const drainDeadline = performance.now() + 15_000;
+  while (performance.now() < drainDeadline) {
+    const before = receivers.received + accepted;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    if (receivers.received + accepted === before && clients.every((c) => c.inFlight === 0)) break;
+  }
+  clearInterval(pinger);
+  const cpuSeconds = ownCpuSeconds() - cpuAtGo;
+  const wallMs = performance.now() - wallAtGo;
+  receivers.close();
+  for (const client of clients) client.close();
+  return {
+    sent,
+    accepted,
+    received: receivers.received,
+    outOfOrder: receivers.outOfOrder,
+    dropped: receivers.dropped,
+    connected: receivers.connected,
+    latency: receivers.latency.toJSON(),
+    cpuSeconds,
+    wallMs,
+    activeMs: Math.max(0, receivers.lastFrameAt - started),
+    drainMs,
+  };
+}
+
+if (import.meta.main) {
+  const result = await run(JSON.parse(Deno.args[0]));
+  console.log(`result ${JSON.stringify(result)}`);
+  Deno.exit(0);
+}

@@ -1,0 +1,288 @@
+/**
+ * `deno task bench`: measures Huayi IM against a bare Deno baseline on this
+ * machine, prints a table, and appends one JSON line per measurement to
+ * `bench/results.jsonl`.
+ *
+ * ```sh
+ * deno task bench                                   # the default set (a few minutes)
+ * deno task bench --scenario p2p --users 1000 --rate 10000 --seconds 10
+ * deno task bench --scenario p2p --step             # highest rate with p99 ≤ 50 ms, no loss
+ * deno task bench --scenario fanout --members 1000 --rate 200
+ * deno task bench --scenario conns --conns 19000 --seconds 120
+ * deno task bench --scenario offline --backlog 10000
+ * deno task bench --scenario scaling
+ * deno task bench --runs 3                          # medians of 3 runs
+ * ```
+ *
+ * @module
+ */
+
+import { Child } from "./child.ts";
+import type { Figures, Target } from "./run.ts";
+import { type ScenarioName, type ScenarioOptions, SCENARIOS } from "./scenarios.ts";
+import { median } from "./stats.ts";
+
+const RESULTS = new URL("./results.jsonl", import.meta.url);
+
+interface Options extends ScenarioOptions {
+  scenario: ScenarioName | "default" | "scaling";
+  targets: Target[];
+  runs: number;
+  step: boolean;
+}
+
+function parseArgs(args: string[]): Options {
+  const options: Options = {
+    scenario: "default",
+    targets: ["huayi", "baseline"],
+    runs: 1,
+    step: false,
+    users: 1000,
+    members: 1000,
+    conns: 10_000,
+    backlog: 10_000,
+    rate: 0,
+    seconds: 10,
+    workers: 2,
+    padding: 32,
+  };
+  for (let i = 0; i < args.length; i++) {
+    const [flag, inline] = args[i].split("=", 2);
+    const value = () => inline ?? args[++i];
+    switch (flag) {
+      case "--scenario":
+        options.scenario = value() as Options["scenario"];
+        break;
+      case "--target":
+        options.targets = value() === "both" ? ["huayi", "baseline"] : [value() as Target];
+        break;
+      case "--step":
+        options.step = true;
+        break;
+      case "--runs":
+      case "--users":
+      case "--members":
+      case "--conns":
+      case "--backlog":
+      case "--rate":
+      case "--seconds":
+      case "--workers":
+      case "--padding": {
+        const n = Number(value());
+        if (!Number.isFinite(n) || n < 0) throw new Error(`${flag} needs a number`);
+        (options as unknown as Record<string, number>)[flag.slice(2)] = n;
+        break;
+      }
+      default:
+        throw new Error(`unknown argument ${flag}; see the header of bench/main.ts`);
+    }
+  }
+  const known = [...Object.keys(SCENARIOS), "default", "scaling"];
+  if (!known.includes(options.scenario)) {
+    throw new Error(`--scenario is one of ${known.join(", ")}`);
+  }
+  return options;
+}
+
+/** The offered message rate a scenario uses when `--rate` is not given. */
+function defaultRate(scenario: ScenarioName): number {
+  return scenario === "p2p" ? 10_000 : scenario === "fanout" ? 200 : 0;
+}
+
+interface Row {
+  label: string;
+  scenario: ScenarioName;
+  target: Target;
+  options: ScenarioOptions;
+  figures: Figures;
+}
+
+async function commit(): Promise<string> {
+  try {
+    const output = await new Deno.Command("git", { args: ["rev-parse", "--short", "HEAD"] })
+      .output();
+    return new TextDecoder().decode(output.stdout).trim();
+  } catch {
+    return "unknown";
+  }
+}
+
+async function measureMedian(
+  scenario: ScenarioName,
+  target: Target,
+  options: ScenarioOptions,
+  runs: number,
+): Promise<Figures> {
+  const all: Figures[] = [];
+  for (let run = 0; run < runs; run++) all.push(await SCENARIOS[scenario](target, options));
+  if (all.length === 1) return all[0];
+  const medianOf = {} as Record<string, unknown>;
+  for (const key of Object.keys(all[0]) as (keyof Figures)[]) {
+    const values = all.map((f) => f[key]);
+    medianOf[key] = typeof values[0] === "number" ? median(values as number[]) : values[0];
+  }
+  return medianOf as unknown as Figures;
+}
+
+async function record(rows: Row[], sha: string): Promise<void> {
+  const lines = rows.map((row) =>
+    JSON.stringify({
+      date: new Date().toISOString(),
+      commit: sha,
+      scenario: row.scenario,
+      label: row.label,
+      target: row.target,
+      parameters: row.options,
+      pinned: Child.pinned,
+      figures: row.figures,
+    })
+  );
+  await Deno.writeTextFile(RESULTS, lines.join("\n") + "\n", { append: true });
+}
+
+const fmt = (n: number | undefined, digits = 0) =>
+  n === undefined || Number.isNaN(n)
+    ? "-"
+    : n.toLocaleString("en-US", { maximumFractionDigits: digits });
+
+function printTable(rows: Row[]): void {
+  const header = [
+    "scenario",
+    "server",
+    "deliv/s",
+    "lost",
+    "order",
+    "p50 ms",
+    "p90",
+    "p99",
+    "max",
+    "srv CPU%",
+    "gen CPU%",
+    "RSS MB",
+    "B/socket",
+    "drain ms",
+  ];
+  const lines = rows.map((r) => {
+    const f = r.figures;
+    return [
+      r.label,
+      r.target,
+      fmt(f.deliveredPerSecond),
+      fmt(f.lost),
+      fmt(f.outOfOrder),
+      fmt(f.p50, 1),
+      fmt(f.p90, 1),
+      fmt(f.p99, 1),
+      fmt(f.max, 1),
+      fmt(f.serverCpu),
+      fmt(f.generatorCpu),
+      fmt(f.rssMb, 1),
+      f.connected > 100 ? fmt(f.rssPerSocket) : "-",
+      fmt(f.drainMs),
+    ];
+  });
+  for (const pair of ratioRows(rows)) lines.push(pair);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const show = (cells: string[]) =>
+    cells.map((c, i) => i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join("  ");
+  console.log("\n" + show(header));
+  console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  for (const line of lines) console.log(show(line));
+}
+
+// For each label measured on both servers: Huayi IM as a fraction of the baseline.
+function ratioRows(rows: Row[]): string[][] {
+  const out: string[][] = [];
+  for (const huayi of rows.filter((r) => r.target === "huayi")) {
+    const base = rows.find((r) => r.target === "baseline" && r.label === huayi.label);
+    if (!base) continue;
+    const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : "-");
+    const h = huayi.figures;
+    const b = base.figures;
+    out.push([
+      huayi.label,
+      "ratio",
+      ratio(h.deliveredPerSecond, b.deliveredPerSecond),
+      "",
+      "",
+      ratio(h.p50, b.p50),
+      ratio(h.p90, b.p90),
+      ratio(h.p99, b.p99),
+      "",
+      ratio(h.serverCpu, b.serverCpu),
+      "",
+      ratio(h.rssMb, b.rssMb),
+      h.connected > 100 ? ratio(h.rssPerSocket, b.rssPerSocket) : "",
+      "",
+    ]);
+  }
+  return out;
+}
+
+async function stepP2p(options: Options, rows: Row[]): Promise<void> {
+  let rate = options.rate || 2000;
+  for (let attempt = 0; attempt < 12; attempt++) {
+    const figures = await measureMedian("p2p", "huayi", { ...options, rate }, options.runs);
+    rows.push({
+      label: `p2p step ${rate}/s`,
+      scenario: "p2p",
+      target: "huayi",
+      options: { ...options, rate },
+      figures,
+    });
+    console.error(`p2p at ${rate}/s: p99 ${fmt(figures.p99, 1)} ms, lost ${figures.lost}`);
+    if (figures.p99 > 50 || figures.lost > 0) break;
+    rate = Math.round(rate * 1.25);
+  }
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(Deno.args);
+  const rows: Row[] = [];
+  const run = async (
+    scenario: ScenarioName,
+    targets: Target[],
+    overrides: Partial<ScenarioOptions>,
+    label?: string,
+  ) => {
+    const scenarioOptions = {
+      ...options,
+      rate: options.rate || defaultRate(scenario),
+      ...overrides,
+    };
+    for (const target of targets) {
+      console.error(`measuring ${label ?? scenario} on ${target} …`);
+      const figures = await measureMedian(scenario, target, scenarioOptions, options.runs);
+      rows.push({ label: label ?? scenario, scenario, target, options: scenarioOptions, figures });
+    }
+  };
+  if (options.scenario === "default") {
+    await run("p2p", options.targets, {});
+    await run("fanout", options.targets, {});
+    await run("conns", options.targets, { seconds: Math.max(options.seconds, 20) });
+    await run("offline", ["huayi"], {});
+  } else if (options.scenario === "scaling") {
+    for (const conns of [1000, 5000, 10_000, 19_000]) {
+      await run("conns", ["huayi"], { conns, seconds: options.seconds }, `conns ${conns}`);
+    }
+    // The same 100,000 deliveries/s offered over ever larger topics.
+    for (const members of [100, 1000, 5000]) {
+      await run("fanout", ["huayi"], { members, rate: 100_000 / members }, `fanout ${members}`);
+    }
+  } else if (options.scenario === "p2p" && options.step) {
+    await stepP2p(options, rows);
+  } else {
+    const targets = options.scenario === "offline" ? ["huayi" as const] : options.targets;
+    await run(options.scenario, targets, {});
+  }
+  printTable(rows);
+  console.log(
+    `\nserver pinned to CPU 0 and generators to CPU 1: ${
+      Child.pinned ? "yes" : "no (taskset missing)"
+    }`,
+  );
+  await record(rows, await commit());
+  console.log(`appended ${rows.length} line(s) to bench/results.jsonl`);
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,131 @@
+/**
+ * One measured run: start a server (Huayi IM or the baseline) pinned to CPU
+ * 0, start generator processes pinned to CPU 1, run them together, and turn
+ * what they report and what `/proc` says into figures.
+ *
+ * @module
+ */
+
+import { Child } from "./child.ts";
+import { Histogram } from "./histogram.ts";
+import type { WorkerPlan, WorkerResult } from "./load_worker.ts";
+import { cpuPercent, type ProcSample, sampleProcess } from "./proc_stats.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const BASELINE = new URL("./baseline_server.ts", import.meta.url).pathname;
+const WORKER = new URL("./load_worker.ts", import.meta.url).pathname;
+
+/** Which server a run measures. */
+export type Target = "huayi" | "baseline";
+
+/** Everything one run measured. */
+export interface Figures {
+  target: Target;
+  /** Deliveries the run should have produced (counted from accepted sends). */
+  expected: number;
+  received: number;
+  lost: number;
+  outOfOrder: number;
+  deliveredPerSecond: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  /** Server CPU over the measured window, percent of one core. */
+  serverCpu: number;
+  /** All generator processes together, percent of one core (they share CPU 1). */
+  generatorCpu: number;
+  rssMb: number;
+  peakRssMb: number;
+  /** Resident memory per open socket, bytes (RSS growth since start / sockets). */
+  rssPerSocket: number;
+  connected: number;
+  dropped: number;
+  drainMs?: number;
+}
+
+/** How to set up and check one run. */
+export interface RunSpec {
+  target: Target;
+  /** Flags for Huayi IM (ignored by the baseline). */
+  serverFlags: string[];
+  /** Listen on every address (the `conns` scenario spreads clients over 127.0.0.x). */
+  anyAddress?: boolean;
+  /** Builds the generator plans once the server's URL is known; may prepare the server. */
+  plans: (url: string) => Promise<WorkerPlan[]>;
+  /** Deliveries expected from what the generators report. */
+  expected: (results: WorkerResult[]) => number;
+}
+
+/**
+ * Runs one measurement.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const figures = await measure({ target: "huayi", serverFlags: [], plans, expected });
+ * ```
+ */
+export async function measure(spec: RunSpec): Promise<Figures> {
+  const host = spec.anyAddress ? "0.0.0.0" : "127.0.0.1";
+  const server = spec.target === "huayi"
+    ? Child.spawn(0, MAIN, ["--host", host, "--port", "0", ...spec.serverFlags])
+    : Child.spawn(0, BASELINE, ["0", host]);
+  const workers: Child[] = [];
+  try {
+    const port = (await server.waitFor(/listening on http:\/\/[^:]+:(\d+)/))[1];
+    const url = `http://127.0.0.1:${port}`;
+    const atStart = await sampleProcess(server.pid);
+    const plans = await spec.plans(url);
+    for (const plan of plans) workers.push(Child.spawn(1, WORKER, [JSON.stringify(plan)], true));
+    await Promise.all(workers.map((worker) => worker.waitFor(/^ready$/, 180_000)));
+    const before = await sampleProcess(server.pid);
+    await Promise.all(workers.map((worker) => worker.send("go")));
+    const lines = await Promise.all(
+      workers.map((worker) => worker.waitFor(/^result (.*)$/, 300_000)),
+    );
+    const after = await sampleProcess(server.pid);
+    const results: WorkerResult[] = lines.map((match) => JSON.parse(match[1]));
+    return figures(spec, results, { atStart, before, after });
+  } finally {
+    await Promise.all(workers.map((worker) => worker.stop()));
+    await server.stop();
+  }
+}
+
+function figures(
+  spec: RunSpec,
+  results: WorkerResult[],
+  server: { atStart: ProcSample; before: ProcSample; after: ProcSample },
+): Figures {
+  const latency = new Histogram();
+  for (const result of results) latency.merge(result.latency);
+  const { p50, p90, p99, max } = latency.summary();
+  const sum = (pick: (r: WorkerResult) => number) =>
+    results.reduce((total, r) => total + pick(r), 0);
+  const received = sum((r) => r.received);
+  const expected = spec.expected(results);
+  const activeMs = Math.max(...results.map((r) => r.activeMs));
+  const wallSeconds = Math.max(...results.map((r) => r.wallMs)) / 1000;
+  const generatorCpu = wallSeconds > 0 ? (100 * sum((r) => r.cpuSeconds)) / wallSeconds : 0;
+  const connected = sum((r) => r.connected);
+  return {
+    target: spec.target,
+    expected,
+    received,
+    lost: Math.max(0, expected - received),
+    outOfOrder: sum((r) => r.outOfOrder),
+    deliveredPerSecond: activeMs > 0 ? (received * 1000) / activeMs : 0,
+    p50,
+    p90,
+    p99,
+    max,
+    serverCpu: cpuPercent(server.before, server.after),
+    generatorCpu,
+    rssMb: server.after.rssBytes / 1e6,
+    peakRssMb: server.after.peakRssBytes / 1e6,
+    rssPerSocket: connected ? (server.after.rssBytes - server.atStart.rssBytes) / connected : 0,
+    connected,
+    dropped: sum((r) => r.dropped),
+    drainMs: results.find((r) => r.drainMs !== undefined)?.drainMs,
+  };
+}
