@@ -34,9 +34,16 @@ export class Child {
    * Starts `deno run -A script ...args` on `cpu`.
    *
    * @param stdin Whether to keep a pipe to the child's stdin (for `send`).
+   * @param denoFlags Extra flags for `deno run` (e.g. `--cpu-prof`).
    */
-  static spawn(cpu: number, script: string, args: string[], stdin = false): Child {
-    const deno = [Deno.execPath(), "run", "-A", script, ...args];
+  static spawn(
+    cpu: number,
+    script: string,
+    args: string[],
+    stdin = false,
+    denoFlags: string[] = [],
+  ): Child {
+    const deno = [Deno.execPath(), "run", "-A", ...denoFlags, script, ...args];
     const [command, ...rest] = HAS_TASKSET ? ["taskset", "-c", String(cpu), ...deno] : deno;
     const process = new Deno.Command(command, {
       args: rest,

@@ -12,6 +12,7 @@
  * deno task bench --scenario offline --backlog 10000
  * deno task bench --scenario scaling
  * deno task bench --runs 3                          # medians of 3 runs
+ * deno task bench --scenario fanout --profile       # V8 CPU profile of the server in bench/out/
  * ```
  *
  * @module
@@ -53,11 +54,19 @@ function parseArgs(args: string[]): Options {
       case "--scenario":
         options.scenario = value() as Options["scenario"];
         break;
-      case "--target":
-        options.targets = value() === "both" ? ["huayi", "baseline"] : [value() as Target];
+      case "--target": {
+        const target = value();
+        if (!["both", "huayi", "baseline"].includes(target)) {
+          throw new Error("--target is huayi, baseline or both");
+        }
+        options.targets = target === "both" ? ["huayi", "baseline"] : [target as Target];
         break;
+      }
       case "--step":
         options.step = true;
+        break;
+      case "--profile":
+        options.profileDir = new URL("./out/", import.meta.url).pathname;
         break;
       case "--runs":
       case "--users":

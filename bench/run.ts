@@ -49,6 +49,8 @@ export interface RunSpec {
   target: Target;
   /** Flags for Huayi IM (ignored by the baseline). */
   serverFlags: string[];
+  /** Write a V8 CPU profile of the server into this directory. */
+  profileDir?: string;
   /** Listen on every address (the `conns` scenario spreads clients over 127.0.0.x). */
   anyAddress?: boolean;
   /** Builds the generator plans once the server's URL is known; may prepare the server. */
@@ -66,10 +68,17 @@ export interface RunSpec {
  * ```
  */
 export async function measure(spec: RunSpec): Promise<Figures> {
+  const profileFlags = spec.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${spec.profileDir}`] : [];
   const host = spec.anyAddress ? "0.0.0.0" : "127.0.0.1";
   const server = spec.target === "huayi"
-    ? Child.spawn(0, MAIN, ["--host", host, "--port", "0", ...spec.serverFlags])
-    : Child.spawn(0, BASELINE, ["0", host]);
+    ? Child.spawn(
+      0,
+      MAIN,
+      ["--host", host, "--port", "0", ...spec.serverFlags],
+      false,
+      profileFlags,
+    )
+    : Child.spawn(0, BASELINE, ["0", host], false, profileFlags);
   const workers: Child[] = [];
   try {
     const port = (await server.waitFor(/listening on http:\/\/[^:]+:(\d+)/))[1];

@@ -18,6 +18,8 @@ export interface ScenarioOptions {
   seconds: number;
   workers: number;
   padding: number;
+  /** Directory for a CPU profile of the server, if wanted. */
+  profileDir?: string;
 }
 
 const TOPIC = "bench_topic";
@@ -37,6 +39,7 @@ export function p2p(target: Target, o: ScenarioOptions): Promise<Figures> {
   const workers = Math.max(1, Math.min(o.workers, o.users / 2));
   return measure({
     target,
+    profileDir: o.profileDir,
     serverFlags: [],
     plans: (url) => {
       // Pairs stay inside one generator, so each counts what it should receive.
@@ -64,6 +67,7 @@ export function fanout(target: Target, o: ScenarioOptions): Promise<Figures> {
   const workers = Math.max(1, Math.min(o.workers, o.members));
   return measure({
     target,
+    profileDir: o.profileDir,
     serverFlags: [],
     plans: async (url) => {
       await createTopic(url, TOPIC);
@@ -92,6 +96,7 @@ export function conns(target: Target, o: ScenarioOptions): Promise<Figures> {
   const workers = Math.max(o.workers, Math.ceil(o.conns / 5000));
   return measure({
     target,
+    profileDir: o.profileDir,
     serverFlags: ["--probe-interval-ms", "5000"],
     anyAddress: true,
     plans: (url) =>
@@ -115,6 +120,7 @@ export function conns(target: Target, o: ScenarioOptions): Promise<Figures> {
 export function offline(target: Target, o: ScenarioOptions): Promise<Figures> {
   return measure({
     target,
+    profileDir: o.profileDir,
     serverFlags: [],
     plans: (url) =>
       Promise.resolve([{

@@ -75,6 +75,11 @@ export class Channel<T> implements AsyncIterable<T> {
     return this.size >= this.#capacity;
   }
 
+  /** Whether a receiver is waiting: the channel is empty and its reader idle. */
+  get awaited(): boolean {
+    return this.#receivers.length > 0;
+  }
+
   /** Whether {@linkcode Channel.close} was called. */
   get closed(): boolean {
     return this.#closed;

@@ -137,6 +137,14 @@ export class Connection {
   deliver(delivery: Delivery): void {
     if (this.closed) {
       this.#store.push(this.username, delivery);
+    } else if (
+      this.#outbox.awaited && this.#socket.readyState === WebSocket.OPEN &&
+      this.#socket.bufferedAmount <= HIGH_WATER_BYTES
+    ) {
+      // The writer is idle on an empty outbox and the socket has room: write
+      // now, exactly as the writer would next, without waking it for one frame.
+      // (Nothing is queued or stored ahead of this frame, so order holds.)
+      this.#socket.send(delivery.frame);
     } else if (this.#spilled || !this.#outbox.trySend(delivery)) {
       this.#store.push(this.username, delivery);
       this.#spilled = true;
@@ -183,21 +191,29 @@ export class Connection {
   }
 
   async #writeLoop(): Promise<void> {
-    for await (const delivery of this.#outbox) {
-      if (this.#socket.readyState !== WebSocket.OPEN) {
-        this.close(1006, "socket closed");
-        // After close(), which put the rest of the outbox back: this one is older.
-        if (!delivery.transient) this.#store.requeue(this.username, [delivery]);
-        return;
-      }
-      this.#socket.send(delivery.frame);
-      this.#fullSince = 0;
-      if (this.#spilled) this.#refill();
-      if (this.#socket.bufferedAmount > HIGH_WATER_BYTES) {
-        await this.#drained();
-        // The outbox may have been emptied meanwhile (a deleted topic): pull
-        // from the store now, or the loop would wait on an empty outbox.
+    for await (const first of this.#outbox) {
+      // Frames already queued are written without a promise each.
+      for (
+        let delivery: Delivery | undefined = first;
+        delivery;
+        delivery = this.#outbox.tryReceive()
+      ) {
+        if (this.#socket.readyState !== WebSocket.OPEN) {
+          this.close(1006, "socket closed");
+          // After close(), which put the rest of the outbox back: this one is older.
+          if (!delivery.transient) this.#store.requeue(this.username, [delivery]);
+          return;
+        }
+        this.#socket.send(delivery.frame);
+        this.#fullSince = 0;
         if (this.#spilled) this.#refill();
+        if (this.#socket.bufferedAmount > HIGH_WATER_BYTES) {
+          await this.#drained();
+          if (this.closed) return;
+          // The outbox may have been emptied meanwhile (a deleted topic): pull
+          // from the store now, or the loop would wait on an empty outbox.
+          if (this.#spilled) this.#refill();
+        }
       }
     }
   }

@@ -343,3 +343,30 @@ Deno.test("connection: a frame that finds the socket no longer open goes back to
   assert.equal(closes[0]?.code, 1006);
   assert.deepEqual(takeAll(store), ["m1", "m2"]);
 });
+
+Deno.test("connection: an idle writer with room is bypassed; a busy one gets the frame queued", async () => {
+  const { socket, connection } = setup();
+  connection.start();
+  await settle();
+  connection.deliver(msg("direct"));
+  assert.deepEqual(socket.sent, ["direct"], "written at once, in the caller's turn");
+  socket.bufferedAmount = HIGH_WATER + 1;
+  connection.deliver(msg("queued"));
+  assert.deepEqual(
+    socket.sent,
+    ["direct"],
+    "past the high-water mark the frame goes to the writer",
+  );
+  await waitFor(() => socket.sent.length === 2, 1000, "the writer takes over");
+  assert.deepEqual(socket.sent, ["direct", "queued"]);
+  connection.deliver(msg("waits"));
+  await settle();
+  assert.deepEqual(
+    socket.sent,
+    ["direct", "queued"],
+    "the writer now waits for the socket to drain",
+  );
+  socket.bufferedAmount = 0;
+  await waitFor(() => socket.sent.length === 3, 1000, "written after the drain");
+  connection.close(CloseCode.loggedOut, "logged out");
+});
