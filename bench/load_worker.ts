@@ -60,6 +60,14 @@ export interface WorkerResult {
 const CONTENT = '"content":"';
 const now = () => performance.timeOrigin + performance.now();
 
+async function untilLine(lines: ReadableStreamDefaultReader<string>, word: string): Promise<void> {
+  while (true) {
+    const { value, done } = await lines.read();
+    if (done) throw new Error(`stdin ended before "${word}"`);
+    if (value.includes(word)) return;
+  }
+}
+
 function ownCpuSeconds(): number {
   return parseStatCpuSeconds(Deno.readTextFileSync("/proc/self/stat"));
 }
@@ -195,6 +203,10 @@ async function run(plan: WorkerPlan): Promise<WorkerResult> {
     for (let i = 0; i < plan.backlog; i++) batch.push(send(from, to));
     await Promise.all(batch);
   }
+  // Logged in: let the coordinator read the server's memory before the sockets open.
+  console.log("logged-in");
+  const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream()).getReader();
+  await untilLine(lines, "connect");
   const opened = performance.now();
   await inBatches(plan.receivers, 200, (user) => receivers.open(plan.url, user, sids.get(user)!));
   const pinger = plan.pingMs > 0
@@ -208,8 +220,7 @@ async function run(plan: WorkerPlan): Promise<WorkerResult> {
     : undefined;
 
   console.log("ready");
-  const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream()).getReader();
-  while (!(await lines.read()).value?.includes("go"));
+  await untilLine(lines, "go");
   const cpuAtGo = ownCpuSeconds();
   const wallAtGo = performance.now();
 

@@ -187,6 +187,9 @@ function printTable(rows: Row[]): void {
       fmt(f.generatorCpu),
       fmt(f.rssMb, 1),
       f.connected > 100 ? fmt(f.rssPerSocket) : "-",
+      f.connected > 100 ? fmt(f.rssPerUser) : "-",
+      fmt(f.connected),
+      fmt(f.dropped),
       fmt(f.drainMs),
     ];
   });
@@ -222,6 +225,9 @@ function ratioRows(rows: Row[]): string[][] {
       "",
       ratio(h.rssMb, b.rssMb),
       h.connected > 100 ? ratio(h.rssPerSocket, b.rssPerSocket) : "",
+      h.connected > 100 ? ratio(h.rssPerUser, b.rssPerUser) : "",
+      "",
+      "",
       "",
     ]);
   }

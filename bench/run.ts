@@ -37,8 +37,10 @@ export interface Figures {
   generatorCpu: number;
   rssMb: number;
   peakRssMb: number;
-  /** Resident memory per open socket, bytes (RSS growth since start / sockets). */
+  /** Resident memory per open socket, bytes: RSS growth from after the logins to the end, per socket. */
   rssPerSocket: number;
+  /** The same from before the logins: a logged-in user with a socket. */
+  rssPerUser: number;
   connected: number;
   dropped: number;
   drainMs?: number;
@@ -86,6 +88,9 @@ export async function measure(spec: RunSpec): Promise<Figures> {
     const atStart = await sampleProcess(server.pid);
     const plans = await spec.plans(url);
     for (const plan of plans) workers.push(Child.spawn(1, WORKER, [JSON.stringify(plan)], true));
+    await Promise.all(workers.map((worker) => worker.waitFor(/^logged-in$/, 180_000)));
+    const loggedIn = await sampleProcess(server.pid);
+    await Promise.all(workers.map((worker) => worker.send("connect")));
     await Promise.all(workers.map((worker) => worker.waitFor(/^ready$/, 180_000)));
     const before = await sampleProcess(server.pid);
     await Promise.all(workers.map((worker) => worker.send("go")));
@@ -94,7 +99,7 @@ export async function measure(spec: RunSpec): Promise<Figures> {
     );
     const after = await sampleProcess(server.pid);
     const results: WorkerResult[] = lines.map((match) => JSON.parse(match[1]));
-    return figures(spec, results, { atStart, before, after });
+    return figures(spec, results, { atStart, loggedIn, before, after });
   } finally {
     await Promise.all(workers.map((worker) => worker.stop()));
     await server.stop();
@@ -104,7 +109,7 @@ export async function measure(spec: RunSpec): Promise<Figures> {
 function figures(
   spec: RunSpec,
   results: WorkerResult[],
-  server: { atStart: ProcSample; before: ProcSample; after: ProcSample },
+  server: { atStart: ProcSample; loggedIn: ProcSample; before: ProcSample; after: ProcSample },
 ): Figures {
   const latency = new Histogram();
   for (const result of results) latency.merge(result.latency);
@@ -132,7 +137,8 @@ function figures(
     generatorCpu,
     rssMb: server.after.rssBytes / 1e6,
     peakRssMb: server.after.peakRssBytes / 1e6,
-    rssPerSocket: connected ? (server.after.rssBytes - server.atStart.rssBytes) / connected : 0,
+    rssPerSocket: connected ? (server.after.rssBytes - server.loggedIn.rssBytes) / connected : 0,
+    rssPerUser: connected ? (server.after.rssBytes - server.atStart.rssBytes) / connected : 0,
     connected,
     dropped: sum((r) => r.dropped),
     drainMs: results.find((r) => r.drainMs !== undefined)?.drainMs,
