@@ -1,0 +1,300 @@
+/**
+ * The web client end to end: the real server, headless Chromium, and people
+ * clicking and typing in isolated browser contexts.
+ *
+ * Set `SCREENSHOT_DIR` to get PNGs of the conversations.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { Browser, findChromium } from "./chromium.ts";
+import { type Page, tid } from "./page.ts";
+import { ServerProcess } from "./server.ts";
+
+const chromium = findChromium();
+const ignore = !chromium && !Deno.env.get("CI");
+if (ignore) {
+  console.warn("browser tests ignored: no chromium on PATH (with CI set they fail instead)");
+}
+const screenshots = Deno.env.get("SCREENSHOT_DIR");
+
+const run = crypto.randomUUID().slice(0, 6);
+const name = (who: string) => `${who}_${run}`;
+const STATE = `document.querySelector('[data-testid="connection-state"]').dataset.state`;
+
+async function loginAs(page: Page, base: string, username: string) {
+  await page.goto(`${base}/`);
+  await page.fill(tid("login-username"), username);
+  await page.click(tid("login-submit"));
+  await page.waitFor(`${STATE} === "open"`);
+}
+
+async function send(page: Page, text: string) {
+  await page.type(tid("compose"), text);
+  await page.pressEnter();
+}
+
+interface Shown {
+  from: string;
+  topic: string;
+  text: string;
+}
+
+function shownMessages(page: Page): Promise<Shown[]> {
+  return page.evaluate(`[...document.querySelectorAll('[data-testid="message"]')].map((m) => ({
+    from: m.dataset.from, topic: m.dataset.topic, text: m.querySelector(".text").textContent,
+  }))`);
+}
+
+/** Waits until the open conversation shows exactly `count` messages and returns them. */
+async function waitForMessages(page: Page, count: number, timeoutMs = 5_000): Promise<Shown[]> {
+  await page.waitFor(
+    `document.querySelectorAll('[data-testid="message"]').length === ${count}`,
+    timeoutMs,
+  );
+  return shownMessages(page);
+}
+
+function unread(page: Page, item: string): Promise<string | null> {
+  return page.text(`${item} ${tid("unread")}`);
+}
+
+function userItem(username: string) {
+  return tid("user-item", `[data-username="${username}"]`);
+}
+
+function topicItem(topic: string) {
+  return tid("topic-item", `[data-topic="${topic}"]`);
+}
+
+Deno.test({
+  name: "web client: chat, topics, offline delivery, safety, reload and sign-in elsewhere",
+  ignore,
+  async fn(t) {
+    assert.ok(chromium, "chromium is not installed (apt-get install -y chromium)");
+    const server = await ServerProcess.start();
+    const browser = await Browser.launch(chromium);
+    const alice = name("alice");
+    const bob = name("bob");
+    try {
+      const a = await browser.newPage();
+      const b = await browser.newPage();
+
+      await t.step("the page is served with a strict CSP and loads without errors", async () => {
+        const response = await fetch(`${server.url}/`);
+        await response.body?.cancel();
+        assert.equal(response.status, 200);
+        assert.match(response.headers.get("content-security-policy") ?? "", /script-src 'self'/);
+        await a.goto(`${server.url}/`);
+        await a.waitForVisible(tid("login-username"));
+        assert.equal(await a.evaluate(`document.getElementById("chat-screen").hidden`), true);
+      });
+
+      await t.step(
+        "two users chat both ways; Enter sends, Shift+Enter breaks the line",
+        async () => {
+          await loginAs(a, server.url, alice);
+          await loginAs(b, server.url, bob);
+          assert.equal(await b.text(tid("connection-state")), "Connected");
+          await b.click(userItem(alice));
+          assert.equal(await b.text(tid("conversation-title")), `@ ${alice}`);
+          await send(b, "hello alice");
+          assert.deepEqual(await waitForMessages(b, 1), [{
+            from: bob,
+            topic: "",
+            text: "hello alice",
+          }]);
+
+          await a.waitFor(`document.querySelector('${userItem(bob)} [data-testid="unread"]')`);
+          assert.equal(await unread(a, userItem(bob)), "1");
+          await a.click(userItem(bob));
+          assert.equal(await unread(a, userItem(bob)), null);
+          assert.deepEqual(await waitForMessages(a, 1), [{
+            from: bob,
+            topic: "",
+            text: "hello alice",
+          }]);
+          assert.match(await a.text(`${tid("message")} time`) ?? "", /\d{1,2}:\d{2}/);
+
+          await a.type(tid("compose"), "line one");
+          await a.pressEnter(true);
+          await a.send("Input.insertText", { text: "line two" });
+          await a.pressEnter();
+          const expected = { from: alice, topic: "", text: "line one\nline two" };
+          assert.deepEqual((await waitForMessages(a, 2))[1], expected);
+          assert.deepEqual((await waitForMessages(b, 2))[1], expected);
+          assert.equal(
+            await a.evaluate(`document.querySelector('[data-testid="compose"]').value`),
+            "",
+          );
+        },
+      );
+
+      await t.step("a hostile message is shown as text and runs nothing", async () => {
+        const hostile = `<img src=x onerror=alert(1)><script>alert(2)</script>`;
+        await send(a, hostile);
+        const shown = await waitForMessages(b, 3);
+        assert.equal(shown[2].text, hostile);
+        assert.equal(await b.count(`${tid("message-list")} img, ${tid("message-list")} script`), 0);
+        assert.deepEqual(b.problems, []);
+      });
+
+      const topic = `potions_${run}`;
+      await t.step("a topic: create, mention, reply, quit, join, delete, not found", async () => {
+        await a.type(tid("topic-create-name"), topic);
+        await a.click(tid("topic-create-submit"));
+        await a.waitFor(`document.querySelector('[data-testid="conversation-title"]')
+          .textContent.includes(${JSON.stringify(topic)})`);
+        await send(a, `@${bob} welcome to the club`);
+        await waitForMessages(a, 1);
+
+        // Bob was not a member: the mention joins him and delivers the message.
+        await b.waitFor(`document.querySelector('${topicItem(topic)} [data-testid="unread"]')`);
+        await b.click(topicItem(topic));
+        assert.deepEqual(await waitForMessages(b, 1), [
+          { from: alice, topic, text: `@${bob} welcome to the club` },
+        ]);
+        assert.equal(await b.text(`${tid("message")} .mention`), `@${bob}`);
+        await send(b, `thanks @${alice}`);
+        assert.deepEqual((await waitForMessages(a, 2))[1], {
+          from: bob,
+          topic,
+          text: `thanks @${alice}`,
+        });
+        if (screenshots) {
+          await a.setViewport(1100, 640);
+          await a.screenshot(`${screenshots}/conversation.png`);
+          await a.setViewport(1024, 720);
+        }
+
+        await b.click(tid("topic-quit"));
+        await b.waitForVisible(tid("topic-join"));
+        await send(a, "anyone still here?");
+        // A direct message after it is a barrier: one sender's messages to one receiver keep order.
+        await a.click(userItem(bob));
+        await send(a, "barrier");
+        await b.waitFor(`document.querySelector('${userItem(alice)} [data-testid="unread"]')`);
+        assert.equal(await b.count(tid("message")), 2, "quit: the topic message must not arrive");
+
+        await b.click(tid("topic-join"));
+        await b.waitForVisible(tid("topic-quit"));
+        await a.click(topicItem(topic));
+        await send(a, "welcome back");
+        assert.equal((await waitForMessages(b, 3))[2].text, "welcome back");
+
+        await a.click(tid("topic-delete"));
+        await a.click(tid("topic-delete"));
+        for (const page of [a, b]) {
+          await page.waitFor(`document.querySelector('[data-testid="system-notice"]')`);
+          assert.match(await page.text(tid("system-notice")) ?? "", /deleted/);
+        }
+        await send(b, "hello?");
+        await b.waitFor(`document.querySelectorAll('[data-testid="system-notice"]').length === 2`);
+        assert.match(
+          await b.evaluate(`document.querySelectorAll('[data-testid="system-notice"]')[1]
+          .textContent`),
+          /does not exist/,
+        );
+      });
+
+      await t.step(
+        "a reload keeps the session, the open conversation and its history",
+        async () => {
+          await b.click(userItem(alice));
+          const before = await waitForMessages(b, 4);
+          await b.reload();
+          await b.waitFor(`${STATE} === "open"`);
+          assert.equal(await b.evaluate(`document.getElementById("login-screen").hidden`), true);
+          assert.equal(await b.text(tid("conversation-title")), `@ ${alice}`);
+          assert.deepEqual(await waitForMessages(b, 4), before);
+        },
+      );
+
+      await t.step("offline messages are shown, in order, when the user logs in", async () => {
+        await b.click(tid("logout"));
+        await b.waitForVisible(tid("login-username"));
+        assert.match(await b.text('[data-testid="login-message"]') ?? "", /logged out/);
+        await a.waitFor(
+          `document.querySelector('${userItem(bob)} .dot').dataset.online === "false"`,
+          8_000,
+        );
+        await a.click(userItem(bob));
+        for (const text of ["one", "two", "three"]) await send(a, text);
+        await waitForMessages(a, 7);
+        await loginAs(b, server.url, bob);
+        await b.waitFor(`document.querySelector('${userItem(alice)} [data-testid="unread"]')`);
+        assert.equal(await unread(b, userItem(alice)), "3");
+        await b.click(userItem(alice));
+        const texts = (await waitForMessages(b, 7)).map((m) => m.text);
+        assert.deepEqual(texts.slice(-3), ["one", "two", "three"]);
+      });
+
+      await t.step("signing in elsewhere sends the first window to the login screen", async () => {
+        const elsewhere = await browser.newPage();
+        await loginAs(elsewhere, server.url, alice);
+        await a.waitForVisible(tid("login-username"));
+        assert.match(await a.text('[data-testid="login-message"]') ?? "", /somewhere else/);
+        // It must not come back on its own and take the session back.
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        assert.equal(await a.evaluate(`document.getElementById("chat-screen").hidden`), true);
+        assert.equal(await elsewhere.evaluate(STATE), "open");
+      });
+
+      await t.step("a 360 px wide phone shows one pane at a time", async () => {
+        await b.setViewport(360, 740, true);
+        await b.click("#back");
+        await b.waitForVisible(tid("user-list"));
+        assert.equal(await b.evaluate(`document.documentElement.scrollWidth <= 360`), true);
+        await b.click(userItem(alice));
+        await b.waitForVisible(tid("compose"));
+        assert.equal(
+          await b.evaluate(`document.querySelector('${tid("user-list")}').getClientRects().length`),
+          0,
+        );
+        assert.equal(await b.evaluate(`document.documentElement.scrollWidth <= 360`), true);
+      });
+
+      for (const page of [a, b]) assert.deepEqual(page.problems, []);
+    } finally {
+      await browser.close();
+      assert.equal(await server.stop(), 0);
+    }
+  },
+});
+
+Deno.test({
+  name: "web client: reconnects on its own after a server restart",
+  ignore,
+  async fn() {
+    assert.ok(chromium, "chromium is not installed (apt-get install -y chromium)");
+    let server = await ServerProcess.start();
+    const browser = await Browser.launch(chromium);
+    const carol = name("carol");
+    const dave = name("dave");
+    try {
+      const c = await browser.newPage();
+      const d = await browser.newPage();
+      await loginAs(c, server.url, carol);
+      await loginAs(d, server.url, dave);
+      await d.click(userItem(carol));
+      await send(d, "before the restart");
+      await c.waitFor(`document.querySelector('${userItem(dave)} [data-testid="unread"]')`);
+
+      const port = server.port;
+      assert.equal(await server.stop(), 0);
+      for (const page of [c, d]) await page.waitFor(`${STATE} === "reconnecting"`);
+      server = await ServerProcess.start(port);
+      for (const page of [c, d]) await page.waitFor(`${STATE} === "open"`, 20_000);
+
+      await send(d, "after the restart");
+      await c.click(userItem(dave));
+      const texts = (await waitForMessages(c, 2)).map((m) => m.text);
+      assert.deepEqual(texts, ["before the restart", "after the restart"]);
+      for (const page of [c, d]) assert.deepEqual(page.problems, []);
+    } finally {
+      await browser.close();
+      await server.stop();
+    }
+  },
+});
