@@ -19,8 +19,6 @@ if (ignore) {
 }
 const screenshots = Deno.env.get("SCREENSHOT_DIR");
 
-const run = crypto.randomUUID().slice(0, 6);
-const name = (who: string) => `${who}_${run}`;
 const STATE = `document.querySelector('[data-testid="connection-state"]').dataset.state`;
 
 async function loginAs(page: Page, base: string, username: string) {
@@ -75,8 +73,9 @@ Deno.test({
     assert.ok(chromium, "chromium is not installed (apt-get install -y chromium)");
     const server = await ServerProcess.start();
     const browser = await Browser.launch(chromium);
-    const alice = name("alice");
-    const bob = name("bob");
+    // Each test has a server of its own, so plain names cannot collide.
+    const alice = "Harry";
+    const bob = "Hermione";
     try {
       const a = await browser.newPage();
       const b = await browser.newPage();
@@ -99,11 +98,11 @@ Deno.test({
           assert.equal(await b.text(tid("connection-state")), "Connected");
           await b.click(userItem(alice));
           assert.equal(await b.text(tid("conversation-title")), `@ ${alice}`);
-          await send(b, "hello alice");
+          await send(b, "Hi Harry, are you OK?");
           assert.deepEqual(await waitForMessages(b, 1), [{
             from: bob,
             topic: "",
-            text: "hello alice",
+            text: "Hi Harry, are you OK?",
           }]);
 
           await a.waitFor(`document.querySelector('${userItem(bob)} [data-testid="unread"]')`);
@@ -113,7 +112,7 @@ Deno.test({
           assert.deepEqual(await waitForMessages(a, 1), [{
             from: bob,
             topic: "",
-            text: "hello alice",
+            text: "Hi Harry, are you OK?",
           }]);
           assert.match(await a.text(`${tid("message")} time`) ?? "", /\d{1,2}:\d{2}/);
 
@@ -140,7 +139,7 @@ Deno.test({
         assert.deepEqual(b.problems, []);
       });
 
-      const topic = `potions_${run}`;
+      const topic = "philosophers_stone";
       await t.step("a topic: create, mention, reply, quit, join, delete, not found", async () => {
         await a.type(tid("topic-create-name"), topic);
         await a.click(tid("topic-create-submit"));
@@ -162,6 +161,8 @@ Deno.test({
           topic,
           text: `thanks @${alice}`,
         });
+        await send(a, "Meet in the library at eight?");
+        await waitForMessages(b, 3);
         if (screenshots) {
           await a.setViewport(1100, 640);
           await a.screenshot(`${screenshots}/conversation.png`);
@@ -175,13 +176,13 @@ Deno.test({
         await a.click(userItem(bob));
         await send(a, "barrier");
         await b.waitFor(`document.querySelector('${userItem(alice)} [data-testid="unread"]')`);
-        assert.equal(await b.count(tid("message")), 2, "quit: the topic message must not arrive");
+        assert.equal(await b.count(tid("message")), 3, "quit: the topic message must not arrive");
 
         await b.click(tid("topic-join"));
         await b.waitForVisible(tid("topic-quit"));
         await a.click(topicItem(topic));
         await send(a, "welcome back");
-        assert.equal((await waitForMessages(b, 3))[2].text, "welcome back");
+        assert.equal((await waitForMessages(b, 4))[3].text, "welcome back");
 
         await a.click(tid("topic-delete"));
         await a.click(tid("topic-delete"));
@@ -253,6 +254,7 @@ Deno.test({
           0,
         );
         assert.equal(await b.evaluate(`document.documentElement.scrollWidth <= 360`), true);
+        if (screenshots) await b.screenshot(`${screenshots}/phone.png`);
       });
 
       for (const page of [a, b]) assert.deepEqual(page.problems, []);
@@ -270,8 +272,8 @@ Deno.test({
     assert.ok(chromium, "chromium is not installed (apt-get install -y chromium)");
     let server = await ServerProcess.start();
     const browser = await Browser.launch(chromium);
-    const carol = name("carol");
-    const dave = name("dave");
+    const carol = "Ginny";
+    const dave = "Neville";
     try {
       const c = await browser.newPage();
       const d = await browser.newPage();
