@@ -71,7 +71,12 @@ Deno.test({
   ignore,
   async fn(t) {
     assert.ok(chromium, "chromium is not installed (apt-get install -y chromium)");
-    const server = await ServerProcess.start();
+    // Fast probes and a short silence limit: a client that missed its pings
+    // or left a probe unanswered would be dropped within this test.
+    const server = await ServerProcess.start(0, {
+      "probe-interval-ms": 300,
+      "client-timeout-ms": 6000,
+    });
     const browser = await Browser.launch(chromium);
     // Each test has a server of its own, so plain names cannot collide.
     const alice = "Harry";
@@ -129,6 +134,12 @@ Deno.test({
           );
         },
       );
+
+      await t.step("heartbeats keep an idle connection up", async () => {
+        await new Promise((resolve) => setTimeout(resolve, 6_500));
+        for (const page of [a, b]) assert.equal(await page.evaluate(STATE), "open");
+        assert.doesNotMatch(server.log.join(""), /heartbeat timeout|4008/);
+      });
 
       await t.step("a hostile message is shown as text and runs nothing", async () => {
         const hostile = `<img src=x onerror=alert(1)><script>alert(2)</script>`;
@@ -241,6 +252,33 @@ Deno.test({
         assert.equal(await a.evaluate(`document.getElementById("chat-screen").hidden`), true);
         assert.equal(await elsewhere.evaluate(STATE), "open");
       });
+
+      await t.step(
+        "logged out elsewhere, or a dead session on reload: the login screen",
+        async () => {
+          const luna = await browser.newPage();
+          await loginAs(luna, server.url, "Luna_Lovegood");
+          const sid = await luna.evaluate<string>(
+            `JSON.parse(sessionStorage.getItem("huayi-im:session")).sid`,
+          );
+          const response = await fetch(`${server.url}/api/logout`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${sid}` },
+          });
+          await response.body?.cancel();
+          assert.equal(response.status, 200);
+          await luna.waitForVisible(tid("login-username"));
+          assert.match(await luna.text('[data-testid="login-message"]') ?? "", /logged out/);
+
+          await luna.evaluate(`sessionStorage.setItem("huayi-im:session",
+          JSON.stringify({ sid: ${JSON.stringify(sid)}, username: "Luna_Lovegood" }))`);
+          await luna.reload();
+          await luna.waitForVisible(tid("login-username"));
+          await luna.waitFor(`document.querySelector('[data-testid="login-message"]')
+          .textContent.includes("session has ended")`);
+          assert.deepEqual(luna.problems, []);
+        },
+      );
 
       await t.step("a 360 px wide phone shows one pane at a time", async () => {
         await b.setViewport(360, 740, true);
