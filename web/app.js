@@ -103,6 +103,7 @@ function boot() {
   $.quit.addEventListener("click", () => topicAction("quit"));
   $.remove.addEventListener("click", onDeleteClick);
   addEventListener("online", () => chat?.connection.retryNow());
+  addEventListener("pagehide", () => chat?.history.flush());
 }
 
 /** @param {string} message */
@@ -175,10 +176,11 @@ function endSession(message) {
   if (!chat) return;
   chat.connection.stop();
   clearInterval(chat.refresher);
+  chat.history.flush();
   chat = null;
   sessionStorage.removeItem(SESSION_KEY);
   sessionStorage.removeItem(OPEN_KEY);
-  $.messages.replaceChildren();
+  renderEntries($.messages, "", [], "");
   $.users.replaceChildren();
   $.topics.replaceChildren();
   showLogin(message);
@@ -252,7 +254,7 @@ async function refresh() {
     current.users = users;
     current.online = new Set(online);
     current.serverTopics = new Set(topics);
-    renderAll();
+    scheduleRender();
   } catch {
     // The connection decides what a lost session means; the lists just wait.
   }
@@ -296,7 +298,18 @@ function add(type, name, entry) {
   if (!chat) return;
   const isOpen = chat.current?.type === type && chat.current.name === name;
   chat.history.add(type, name, entry, !isOpen);
-  renderAll();
+  scheduleRender();
+}
+
+// Frames arrive one task each: coalescing their renders keeps a burst of
+// offline messages from rebuilding the lists once per message.
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let renderTimer;
+function scheduleRender() {
+  renderTimer ??= setTimeout(() => {
+    renderTimer = undefined;
+    renderAll();
+  }, 16);
 }
 
 /**
@@ -357,7 +370,7 @@ function renderAll() {
   if (!current) {
     $.title.textContent = "Pick someone or a topic";
     $.topicActions.hidden = true;
-    $.messages.replaceChildren();
+    renderEntries($.messages, "", [], me);
     $.compose.disabled = $.send.disabled = true;
     return;
   }
@@ -368,8 +381,8 @@ function renderAll() {
     $.join.hidden = joined;
     $.quit.hidden = !joined;
   }
-  const conversation = history.get(conversationId(current.type, current.name));
-  renderEntries($.messages, conversation?.entries ?? [], me);
+  const id = conversationId(current.type, current.name);
+  renderEntries($.messages, id, history.get(id)?.entries ?? [], me);
 }
 
 function onSend() {

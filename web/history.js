@@ -37,6 +37,9 @@
 export const MAX_ENTRIES_PER_CONVERSATION = 500;
 /** Most characters of JSON kept per user; the oldest entries overall go first. */
 export const MAX_STORED_CHARS = 1_000_000;
+// Changes are written at most this often: a burst of offline messages then
+// costs one write, not one per message. Call flush() before the page goes.
+const SAVE_DELAY_MS = 100;
 
 /**
  * The id of a conversation.
@@ -55,6 +58,8 @@ export class History {
   #conversations = new Map();
   /** @type {Set<string>} */
   #joined = new Set();
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  #saveTimer;
   #key;
   #storage;
 
@@ -168,7 +173,22 @@ export class History {
     }
   }
 
+  /** Writes pending changes to storage now. */
+  flush() {
+    if (this.#saveTimer === undefined) return;
+    clearTimeout(this.#saveTimer);
+    this.#saveTimer = undefined;
+    this.#write();
+  }
+
   #save() {
+    this.#saveTimer ??= setTimeout(() => {
+      this.#saveTimer = undefined;
+      this.#write();
+    }, SAVE_DELAY_MS);
+  }
+
+  #write() {
     let text = this.#serialize();
     while (text.length > MAX_STORED_CHARS && this.#dropOldest()) text = this.#serialize();
     try {

@@ -94,16 +94,35 @@ export function renderTopics(list, items, open) {
   }));
 }
 
+/** @type {WeakMap<HTMLElement, {key: string, first: Entry | undefined, count: number}>} */
+const shown = new WeakMap();
+
 /**
- * Renders a conversation's entries and scrolls to the newest.
+ * Renders a conversation's entries. When the same conversation only grew,
+ * just the new entries are appended, so a burst of messages stays cheap and
+ * a screen reader announces only what is new.
  *
  * @param {HTMLElement} list
+ * @param {string} key Which conversation the entries belong to.
  * @param {Entry[]} entries
  * @param {string} me
  */
-export function renderEntries(list, entries, me) {
-  list.replaceChildren(...entries.map((entry) => renderEntry(entry, me)));
-  list.scrollTop = list.scrollHeight;
+export function renderEntries(list, key, entries, me) {
+  const before = shown.get(list);
+  const grew = before?.key === key && before.first === entries[0] && entries.length >= before.count;
+  if (grew && before.count === entries.length) return;
+  const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  if (grew) {
+    list.append(...entries.slice(before.count).map((entry) => renderEntry(entry, me)));
+  } else {
+    list.replaceChildren(...entries.map((entry) => renderEntry(entry, me)));
+  }
+  shown.set(list, { key, first: entries[0], count: entries.length });
+  const newest = entries[entries.length - 1];
+  // Keep the reader's place when they scrolled up, unless they wrote the new entry.
+  if (!grew || nearBottom || (newest?.kind === "message" && newest.from === me)) {
+    list.scrollTop = list.scrollHeight;
+  }
 }
 
 /**
