@@ -15,6 +15,8 @@ const HAS_TASKSET = (() => {
   }
 })();
 
+const live = new Set<Child>();
+
 /** A running child: its pid, its stdout lines, and how to stop it. */
 export class Child {
   readonly pid: number;
@@ -31,19 +33,19 @@ export class Child {
   }
 
   /**
-   * Starts `deno run -A script ...args` on `cpu`.
+   * Starts `deno run <denoFlags> script ...args` on `cpu`.
    *
    * @param stdin Whether to keep a pipe to the child's stdin (for `send`).
-   * @param denoFlags Extra flags for `deno run` (e.g. `--cpu-prof`).
+   * @param denoFlags Permissions and other flags for `deno run` (e.g. `--cpu-prof`).
    */
   static spawn(
     cpu: number,
     script: string,
     args: string[],
     stdin = false,
-    denoFlags: string[] = [],
+    denoFlags: string[] = ["-A"],
   ): Child {
-    const deno = [Deno.execPath(), "run", "-A", ...denoFlags, script, ...args];
+    const deno = [Deno.execPath(), "run", ...denoFlags, script, ...args];
     const [command, ...rest] = HAS_TASKSET ? ["taskset", "-c", String(cpu), ...deno] : deno;
     const process = new Deno.Command(command, {
       args: rest,
@@ -51,7 +53,15 @@ export class Child {
       stderr: "null",
       stdin: stdin ? "piped" : "null",
     }).spawn();
-    return new Child(process, stdin);
+    const child = new Child(process, stdin);
+    live.add(child);
+    process.status.then(() => live.delete(child));
+    return child;
+  }
+
+  /** Kills every child still running (for Ctrl-C: a killed parent does not take them along). */
+  static killAll(): void {
+    for (const child of live) child.kill();
   }
 
   /** Whether children are pinned (false when `taskset` is missing). */
@@ -89,6 +99,7 @@ export class Child {
     await this.#lines.cancel().catch(() => {});
   }
 
+  /** Sends a signal, ignoring a child that is already gone. */
   kill(signal: Deno.Signal = "SIGKILL"): void {
     try {
       this.#process.kill(signal);

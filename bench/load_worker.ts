@@ -47,8 +47,10 @@ export interface WorkerResult {
   outOfOrder: number;
   dropped: number;
   connected: number;
+  /** Server `pong` probes received (each answered with an `ack`). */
+  probes: number;
   latency: ReturnType<Histogram["toJSON"]>;
-  /** CPU seconds this process used from `go` to its report, and the wall time of that. */
+  /** CPU seconds this process used over the load window (from `go` to the end of sending), and that window's wall time. */
   cpuSeconds: number;
   wallMs: number;
   /** ms from `go` to the last frame received: the window deliveries/s is measured over. */
@@ -101,6 +103,7 @@ class Receivers {
   outOfOrder = 0;
   dropped = 0;
   connected = 0;
+  probes = 0;
   lastFrameAt = 0;
   readonly #lastSeq = new Map<string, number>();
   readonly sockets: WebSocket[] = [];
@@ -127,6 +130,7 @@ class Receivers {
     if (at === -1) {
       if (frame.startsWith('{"message-type":"pong"')) {
         const id = frame.slice(frame.lastIndexOf(":") + 1, -1);
+        this.probes++;
         socket.send(`{"message-type":"ack","ack-id":${id}}`);
       }
       return;
@@ -247,6 +251,9 @@ async function run(plan: WorkerPlan): Promise<WorkerResult> {
     await new Promise((resolve) => setTimeout(resolve, plan.seconds * 1000));
   }
 
+  const cpuSeconds = ownCpuSeconds() - cpuAtGo;
+  const wallMs = performance.now() - wallAtGo;
+
   // Wait for answers and deliveries to settle: nothing new for a second.
   const drainDeadline = performance.now() + 15_000;
   while (performance.now() < drainDeadline) {
@@ -255,8 +262,6 @@ async function run(plan: WorkerPlan): Promise<WorkerResult> {
     if (receivers.received + accepted === before && clients.every((c) => c.inFlight === 0)) break;
   }
   clearInterval(pinger);
-  const cpuSeconds = ownCpuSeconds() - cpuAtGo;
-  const wallMs = performance.now() - wallAtGo;
   receivers.close();
   for (const client of clients) client.close();
   return {
@@ -266,6 +271,7 @@ async function run(plan: WorkerPlan): Promise<WorkerResult> {
     outOfOrder: receivers.outOfOrder,
     dropped: receivers.dropped,
     connected: receivers.connected,
+    probes: receivers.probes,
     latency: receivers.latency.toJSON(),
     cpuSeconds,
     wallMs,

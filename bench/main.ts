@@ -8,7 +8,7 @@
  * deno task bench --scenario p2p --users 1000 --rate 10000 --seconds 10
  * deno task bench --scenario p2p --step             # highest rate with p99 ≤ 50 ms, no loss
  * deno task bench --scenario fanout --members 1000 --rate 200
- * deno task bench --scenario conns --conns 19000 --seconds 120
+ * deno task bench --scenario conns --conns 19000 --seconds 120 --probe-interval-ms 5000
  * deno task bench --scenario offline --backlog 10000
  * deno task bench --scenario scaling
  * deno task bench --runs 3                          # medians of 3 runs
@@ -20,7 +20,7 @@
 
 import { Child } from "./child.ts";
 import type { Figures, Target } from "./run.ts";
-import { type ScenarioName, type ScenarioOptions, SCENARIOS } from "./scenarios.ts";
+import { type ScenarioName, type ScenarioOptions, SCENARIOS } from "./scenarios/mod.ts";
 import { median } from "./stats.ts";
 
 const RESULTS = new URL("./results.jsonl", import.meta.url);
@@ -46,6 +46,7 @@ function parseArgs(args: string[]): Options {
     seconds: 10,
     workers: 2,
     padding: 32,
+    probeIntervalMs: 5000,
   };
   for (let i = 0; i < args.length; i++) {
     const [flag, inline] = args[i].split("=", 2);
@@ -76,10 +77,12 @@ function parseArgs(args: string[]): Options {
       case "--rate":
       case "--seconds":
       case "--workers":
-      case "--padding": {
+      case "--padding":
+      case "--probe-interval-ms": {
         const n = Number(value());
         if (!Number.isFinite(n) || n < 0) throw new Error(`${flag} needs a number`);
-        (options as unknown as Record<string, number>)[flag.slice(2)] = n;
+        const key = flag.slice(2).replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
+        (options as unknown as Record<string, number>)[key] = n;
         break;
       }
       default:
@@ -168,7 +171,12 @@ function printTable(rows: Row[]): void {
     "srv CPU%",
     "gen CPU%",
     "RSS MB",
+    "peak MB",
     "B/socket",
+    "B/user",
+    "sockets",
+    "dropped",
+    "probes",
     "drain ms",
   ];
   const lines = rows.map((r) => {
@@ -186,10 +194,12 @@ function printTable(rows: Row[]): void {
       fmt(f.serverCpu),
       fmt(f.generatorCpu),
       fmt(f.rssMb, 1),
+      fmt(f.peakRssMb, 1),
       f.connected > 100 ? fmt(f.rssPerSocket) : "-",
       f.connected > 100 ? fmt(f.rssPerUser) : "-",
       fmt(f.connected),
       fmt(f.dropped),
+      fmt(f.probes),
       fmt(f.drainMs),
     ];
   });
@@ -224,8 +234,10 @@ function ratioRows(rows: Row[]): string[][] {
       ratio(h.serverCpu, b.serverCpu),
       "",
       ratio(h.rssMb, b.rssMb),
+      ratio(h.peakRssMb, b.peakRssMb),
       h.connected > 100 ? ratio(h.rssPerSocket, b.rssPerSocket) : "",
       h.connected > 100 ? ratio(h.rssPerUser, b.rssPerUser) : "",
+      "",
       "",
       "",
       "",
@@ -245,7 +257,13 @@ async function stepP2p(options: Options, rows: Row[]): Promise<void> {
       options: { ...options, rate },
       figures,
     });
-    console.error(`p2p at ${rate}/s: p99 ${fmt(figures.p99, 1)} ms, lost ${figures.lost}`);
+    console.error(
+      `p2p at ${rate}/s: delivered ${fmt(figures.deliveredPerSecond)}/s, p99 ${
+        fmt(figures.p99, 1)
+      } ms, lost ${figures.lost}, server CPU ${fmt(figures.serverCpu)}%, generators ${
+        fmt(figures.generatorCpu)
+      }%`,
+    );
     if (figures.p99 > 50 || figures.lost > 0) break;
     rate = Math.round(rate * 1.25);
   }
@@ -253,6 +271,13 @@ async function stepP2p(options: Options, rows: Row[]): Promise<void> {
 
 async function main(): Promise<void> {
   const options = parseArgs(Deno.args);
+  // Ctrl-C ends this process without running `finally`: take the children along.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => {
+      Child.killAll();
+      Deno.exit(130);
+    });
+  }
   const rows: Row[] = [];
   const run = async (
     scenario: ScenarioName,
@@ -298,6 +323,8 @@ async function main(): Promise<void> {
   );
   await record(rows, await commit());
   console.log(`appended ${rows.length} line(s) to bench/results.jsonl`);
+  // The signal listeners would keep the process alive.
+  Deno.exit(0);
 }
 
 if (import.meta.main) await main();

@@ -43,6 +43,8 @@ export interface Figures {
   rssPerUser: number;
   connected: number;
   dropped: number;
+  /** Server heartbeat probes (`pong`) received and answered with `ack`. */
+  probes: number;
   drainMs?: number;
 }
 
@@ -53,6 +55,8 @@ export interface RunSpec {
   serverFlags: string[];
   /** Write a V8 CPU profile of the server into this directory. */
   profileDir?: string;
+  /** The offered-load window (ms after `go`) that CPU figures cover; 0 for the whole run. */
+  windowMs: number;
   /** Listen on every address (the `conns` scenario spreads clients over 127.0.0.x). */
   anyAddress?: boolean;
   /** Builds the generator plans once the server's URL is known; may prepare the server. */
@@ -72,15 +76,15 @@ export interface RunSpec {
 export async function measure(spec: RunSpec): Promise<Figures> {
   const profileFlags = spec.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${spec.profileDir}`] : [];
   const host = spec.anyAddress ? "0.0.0.0" : "127.0.0.1";
+  // The least each server needs: what `deno task start` grants Huayi IM, net alone for the baseline.
   const server = spec.target === "huayi"
-    ? Child.spawn(
-      0,
-      MAIN,
-      ["--host", host, "--port", "0", ...spec.serverFlags],
-      false,
-      profileFlags,
-    )
-    : Child.spawn(0, BASELINE, ["0", host], false, profileFlags);
+    ? Child.spawn(0, MAIN, ["--host", host, "--port", "0", ...spec.serverFlags], false, [
+      "--allow-net",
+      "--allow-read",
+      "--allow-env",
+      ...profileFlags,
+    ])
+    : Child.spawn(0, BASELINE, ["0", host], false, ["--allow-net", ...profileFlags]);
   const workers: Child[] = [];
   try {
     const port = (await server.waitFor(/listening on http:\/\/[^:]+:(\d+)/))[1];
@@ -94,12 +98,20 @@ export async function measure(spec: RunSpec): Promise<Figures> {
     await Promise.all(workers.map((worker) => worker.waitFor(/^ready$/, 180_000)));
     const before = await sampleProcess(server.pid);
     await Promise.all(workers.map((worker) => worker.send("go")));
+    // CPU is read over the offered-load window only: the settling time after
+    // it is mostly idle and would flatter the figure.
+    const loadEnd = spec.windowMs > 0
+      ? new Promise<ProcSample>((resolve) =>
+        setTimeout(() => resolve(sampleProcess(server.pid)), spec.windowMs)
+      )
+      : undefined;
     const lines = await Promise.all(
       workers.map((worker) => worker.waitFor(/^result (.*)$/, 300_000)),
     );
     const after = await sampleProcess(server.pid);
+    const windowEnd = (await loadEnd) ?? after;
     const results: WorkerResult[] = lines.map((match) => JSON.parse(match[1]));
-    return figures(spec, results, { atStart, loggedIn, before, after });
+    return figures(spec, results, { atStart, loggedIn, before, windowEnd, after });
   } finally {
     await Promise.all(workers.map((worker) => worker.stop()));
     await server.stop();
@@ -109,7 +121,13 @@ export async function measure(spec: RunSpec): Promise<Figures> {
 function figures(
   spec: RunSpec,
   results: WorkerResult[],
-  server: { atStart: ProcSample; loggedIn: ProcSample; before: ProcSample; after: ProcSample },
+  server: {
+    atStart: ProcSample;
+    loggedIn: ProcSample;
+    before: ProcSample;
+    windowEnd: ProcSample;
+    after: ProcSample;
+  },
 ): Figures {
   const latency = new Histogram();
   for (const result of results) latency.merge(result.latency);
@@ -119,6 +137,7 @@ function figures(
   const received = sum((r) => r.received);
   const expected = spec.expected(results);
   const activeMs = Math.max(...results.map((r) => r.activeMs));
+  // The generators share CPU 1, so their sum over the load window is that core's use.
   const wallSeconds = Math.max(...results.map((r) => r.wallMs)) / 1000;
   const generatorCpu = wallSeconds > 0 ? (100 * sum((r) => r.cpuSeconds)) / wallSeconds : 0;
   const connected = sum((r) => r.connected);
@@ -133,7 +152,7 @@ function figures(
     p90,
     p99,
     max,
-    serverCpu: cpuPercent(server.before, server.after),
+    serverCpu: cpuPercent(server.before, server.windowEnd),
     generatorCpu,
     rssMb: server.after.rssBytes / 1e6,
     peakRssMb: server.after.peakRssBytes / 1e6,
@@ -141,6 +160,7 @@ function figures(
     rssPerUser: connected ? (server.after.rssBytes - server.atStart.rssBytes) / connected : 0,
     connected,
     dropped: sum((r) => r.dropped),
+    probes: sum((r) => r.probes),
     drainMs: results.find((r) => r.drainMs !== undefined)?.drainMs,
   };
 }

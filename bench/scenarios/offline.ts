@@ -1,0 +1,32 @@
+/**
+ * `offline`: a user with K stored messages connects; time to drain them, and
+ * whether their order was kept.
+ *
+ * @module
+ */
+
+import { type Figures, measure, type Target } from "../run.ts";
+import type { ScenarioOptions } from "./options.ts";
+
+/** Runs the offline-drain scenario once against `target` (Huayi IM only: the baseline stores nothing). */
+export function offline(target: Target, o: ScenarioOptions): Promise<Figures> {
+  return measure({
+    target,
+    profileDir: o.profileDir,
+    serverFlags: [],
+    windowMs: 0,
+    plans: (url) =>
+      Promise.resolve([{
+        url,
+        receivers: ["offline_reader"],
+        sends: [{ from: "offline_writer", to: "offline_reader" }],
+        backlog: o.backlog,
+        rate: 0,
+        seconds: 0,
+        connections: 8,
+        pingMs: 0,
+        padding: o.padding,
+      }]),
+    expected: () => o.backlog,
+  });
+}
