@@ -1,5 +1,4 @@
 // @ts-check
-/// <reference lib="dom" />
 /**
  * The HTTP half of the public contract: login, logout, users, topics and
  * sending. Nothing here uses a route other clients lack.

@@ -1,5 +1,4 @@
 // @ts-check
-/// <reference lib="dom" />
 /**
  * The Huayi IM web client: wires the login screen, the lists, the open
  * conversation and the connection together. It speaks only the public
@@ -11,7 +10,7 @@
 import { Api, ApiError, login } from "./api.js";
 import { Connection } from "./connection.js";
 import { conversationId, History } from "./history.js";
-import { mentionsIn, renderEntries, renderTopics, renderUsers } from "./view.js";
+import { mentionsIn, page, renderEntries, renderTopics, renderUsers } from "./view.js";
 
 const SESSION_KEY = "huayi-im:session";
 const OPEN_KEY = "huayi-im:open";
@@ -25,12 +24,14 @@ const ENDED = {
   4001: "You signed in somewhere else, so this window was signed out.",
 };
 
+/** @typedef {import("./dom.d.ts").DomControl} DomControl */
+
 /** @param {string} id */
-const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+const byId = (id) => /** @type {DomControl} */ (page.getElementById(id));
 const $ = {
   loginScreen: byId("login-screen"),
-  loginForm: /** @type {HTMLFormElement} */ (byId("login-form")),
-  loginName: /** @type {HTMLInputElement} */ (byId("login-username")),
+  loginForm: byId("login-form"),
+  loginName: byId("login-username"),
   loginMessage: byId("login-message"),
   chatScreen: byId("chat-screen"),
   state: byId("connection-state"),
@@ -38,8 +39,8 @@ const $ = {
   logout: byId("logout"),
   users: byId("user-list"),
   topics: byId("topic-list"),
-  topicForm: /** @type {HTMLFormElement} */ (byId("topic-create")),
-  topicName: /** @type {HTMLInputElement} */ (byId("topic-create-name")),
+  topicForm: byId("topic-create"),
+  topicName: byId("topic-create-name"),
   sidebarError: byId("sidebar-error"),
   back: byId("back"),
   title: byId("conversation-title"),
@@ -49,9 +50,9 @@ const $ = {
   remove: byId("topic-delete"),
   messages: byId("message-list"),
   composeError: byId("compose-error"),
-  composeForm: /** @type {HTMLFormElement} */ (byId("compose-form")),
-  compose: /** @type {HTMLTextAreaElement} */ (byId("compose")),
-  send: /** @type {HTMLButtonElement} */ (byId("send")),
+  composeForm: byId("compose-form"),
+  compose: byId("compose"),
+  send: byId("send"),
 };
 
 /**
@@ -96,7 +97,7 @@ function boot() {
   $.back.addEventListener("click", () => {
     if (chat) chat.current = null;
     sessionStorage.removeItem(OPEN_KEY);
-    document.body.dataset.view = "list";
+    page.body.dataset.view = "list";
     renderAll();
   });
   $.join.addEventListener("click", () => topicAction("join"));
@@ -110,13 +111,13 @@ function boot() {
 function showLogin(message) {
   $.chatScreen.hidden = true;
   $.loginScreen.hidden = false;
-  document.body.dataset.screen = "login";
+  page.body.dataset.screen = "login";
   $.loginMessage.textContent = message;
   $.loginName.value = localStorage.getItem(LAST_NAME_KEY) ?? "";
   $.loginName.focus();
 }
 
-/** @param {SubmitEvent} event */
+/** @param {Event} event */
 async function onLogin(event) {
   event.preventDefault();
   const username = $.loginName.value.trim();
@@ -158,13 +159,13 @@ function enterChat(session) {
   };
   $.loginScreen.hidden = true;
   $.chatScreen.hidden = false;
-  document.body.dataset.screen = "chat";
+  page.body.dataset.screen = "chat";
   $.me.textContent = session.username;
   const open = readJson(sessionStorage, OPEN_KEY);
   if (open && (open.type === "user" || open.type === "topic") && typeof open.name === "string") {
     openConversation(open.type, open.name);
   } else {
-    document.body.dataset.view = "list";
+    page.body.dataset.view = "list";
     renderAll();
   }
   connection.start();
@@ -322,7 +323,7 @@ function openConversation(type, name) {
   chat.history.open(type, name);
   chat.history.markRead(conversationId(type, name));
   sessionStorage.setItem(OPEN_KEY, JSON.stringify({ type, name }));
-  document.body.dataset.view = "conversation";
+  page.body.dataset.view = "conversation";
   $.composeError.textContent = "";
   $.compose.disabled = $.send.disabled = false;
   renderAll();
@@ -411,7 +412,7 @@ function onSend() {
   });
 }
 
-/** @param {SubmitEvent} event */
+/** @param {Event} event */
 async function onCreateTopic(event) {
   event.preventDefault();
   if (!chat) return;

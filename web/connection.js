@@ -1,5 +1,4 @@
 // @ts-check
-/// <reference lib="dom" />
 /**
  * The WebSocket half of the contract: one socket per session, the client's
  * heartbeat, answers to the server's probes, and reconnection with backoff.

@@ -1,5 +1,4 @@
 // @ts-check
-/// <reference lib="dom" />
 /**
  * Conversation history kept in the browser: the server keeps none, so each
  * user's conversations, unread counts and known topic memberships live in

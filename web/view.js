@@ -1,5 +1,4 @@
 // @ts-check
-/// <reference lib="dom" />
 /**
  * Builds the DOM of lists and messages. Everything that came from the server
  * or another user is put in text nodes or attributes, never parsed as HTML,
@@ -9,6 +8,12 @@
  */
 
 /** @typedef {import("./history.js").Entry} Entry */
+/** @typedef {import("./dom.d.ts").DomElement} DomElement */
+
+/** The page's document (typed by ./dom.d.ts, see there why). */
+export const page = /** @type {import("./dom.d.ts").DomDocument} */ (
+  /** @type {any} */ (globalThis).document
+);
 
 /**
  * @typedef {object} ListItem
@@ -25,11 +30,11 @@
  *
  * @param {string} tag
  * @param {Record<string, string>} [attributes]
- * @param {(Node | string)[]} children
- * @returns {HTMLElement}
+ * @param {(DomElement | string)[]} children
+ * @returns {DomElement}
  */
 export function el(tag, attributes = {}, ...children) {
-  const element = document.createElement(tag);
+  const element = page.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, value);
   element.append(...children);
   return element;
@@ -38,7 +43,7 @@ export function el(tag, attributes = {}, ...children) {
 /**
  * Renders the people list.
  *
- * @param {HTMLElement} list
+ * @param {DomElement} list
  * @param {ListItem[]} items
  * @param {(name: string) => void} open
  */
@@ -66,7 +71,7 @@ export function renderUsers(list, items, open) {
 /**
  * Renders the topic list.
  *
- * @param {HTMLElement} list
+ * @param {DomElement} list
  * @param {ListItem[]} items
  * @param {(name: string) => void} open
  */
@@ -94,7 +99,7 @@ export function renderTopics(list, items, open) {
   }));
 }
 
-/** @type {WeakMap<HTMLElement, {key: string, first: Entry | undefined, count: number}>} */
+/** @type {WeakMap<DomElement, {key: string, first: Entry | undefined, count: number}>} */
 const shown = new WeakMap();
 
 /**
@@ -102,7 +107,7 @@ const shown = new WeakMap();
  * just the new entries are appended, so a burst of messages stays cheap and
  * a screen reader announces only what is new.
  *
- * @param {HTMLElement} list
+ * @param {DomElement} list
  * @param {string} key Which conversation the entries belong to.
  * @param {Entry[]} entries
  * @param {string} me
@@ -128,7 +133,7 @@ export function renderEntries(list, key, entries, me) {
 /**
  * @param {Entry} entry
  * @param {string} me
- * @returns {HTMLElement}
+ * @returns {DomElement}
  */
 function renderEntry(entry, me) {
   if (entry.kind === "notice") {
@@ -159,7 +164,7 @@ function renderEntry(entry, me) {
 
 /**
  * @param {number} at
- * @returns {HTMLElement}
+ * @returns {DomElement}
  */
 function timeElement(at) {
   const date = new Date(at);
@@ -172,11 +177,11 @@ function timeElement(at) {
  *
  * @param {string} content
  * @param {string[]} mentions
- * @returns {(Node | string)[]}
+ * @returns {(DomElement | string)[]}
  */
 function highlightMentions(content, mentions) {
   if (mentions.length === 0) return [content];
-  /** @type {(Node | string)[]} */
+  /** @type {(DomElement | string)[]} */
   const parts = [];
   let last = 0;
   for (const match of content.matchAll(MENTION)) {
@@ -207,7 +212,7 @@ export function mentionsIn(content, me) {
 
 /**
  * @param {number} unread
- * @returns {HTMLElement[]}
+ * @returns {DomElement[]}
  */
 function badge(unread) {
   if (unread <= 0) return [];
