@@ -21,6 +21,7 @@ interface EventParams {
   exceptionDetails?: { text?: string; exception?: { description?: string } };
   args?: { value?: unknown; description?: string }[];
   entry?: { level?: string; source?: string; text?: string };
+  response?: { payloadData?: string };
 }
 
 /** A page attached over a flat CDP session. */
@@ -31,6 +32,8 @@ export class Page {
   readonly contextId: string;
   /** Uncaught exceptions, console errors and dialogs seen so far. */
   readonly problems: string[] = [];
+  /** WebSocket frames' texts, once {@linkcode captureWebSocketFrames} was called. */
+  readonly frames: { sent: string[]; received: string[] } = { sent: [], received: [] };
   readonly #off: () => void;
 
   private constructor(cdp: CdpConnection, sessionId: string, targetId: string, contextId: string) {
@@ -66,6 +69,11 @@ export class Page {
   /** Stops recording events (the browser is closing). */
   detach() {
     this.#off();
+  }
+
+  /** Starts recording the page's WebSocket frames into {@linkcode frames}. */
+  async captureWebSocketFrames() {
+    await this.send("Network.enable");
   }
 
   /** Sets the viewport size in CSS pixels. */
@@ -213,6 +221,10 @@ export class Page {
       const entry = params.entry;
       // A 404 for a missing resource is the test's business, not a client fault.
       if (entry.source !== "network") this.problems.push(`log: ${entry.text}`);
+    } else if (event.method === "Network.webSocketFrameSent") {
+      this.frames.sent.push(params.response?.payloadData ?? "");
+    } else if (event.method === "Network.webSocketFrameReceived") {
+      this.frames.received.push(params.response?.payloadData ?? "");
     } else if (event.method === "Page.javascriptDialogOpening") {
       this.problems.push(`dialog: ${params.type} ${params.message}`);
       this.send("Page.handleJavaScriptDialog", { accept: false }).catch(() => {});
