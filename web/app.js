@@ -33,6 +33,7 @@ const $ = {
   loginForm: byId("login-form"),
   loginName: byId("login-username"),
   loginMessage: byId("login-message"),
+  loginSubmit: byId("login-submit"),
   chatScreen: byId("chat-screen"),
   state: byId("connection-state"),
   me: byId("me"),
@@ -126,10 +127,15 @@ async function onLogin(event) {
     return;
   }
   $.loginMessage.textContent = "";
+  // A second login while the first is under way would replace its session.
+  if ($.loginSubmit.disabled || chat) return;
+  $.loginSubmit.disabled = true;
   try {
     enterChat(await login(username));
   } catch (error) {
     $.loginMessage.textContent = `Could not log in: ${reason(error)}`;
+  } finally {
+    $.loginSubmit.disabled = false;
   }
 }
 
@@ -137,12 +143,16 @@ async function onLogin(event) {
 function enterChat(session) {
   sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
   localStorage.setItem(LAST_NAME_KEY, session.username);
+  // Callbacks of a connection that is no longer the current one do nothing.
+  /** @returns {boolean} */
+  const mine = () => chat?.connection === connection;
+  /** @type {Connection} */
   const connection = new Connection(session.sid, {
     username: session.username,
-    onFrame: (frame) => receive(frame),
-    onState: (state, retryInMs) => showState(state, retryInMs),
-    onEnded: (code, why) => endSession(ENDED[/** @type {4000 | 4001} */ (code)] ?? why),
-    renewSid: () => renewSid(),
+    onFrame: (frame) => mine() && receive(frame),
+    onState: (state, retryInMs) => mine() && showState(state, retryInMs),
+    onEnded: (code, why) => mine() && endSession(ENDED[/** @type {4000 | 4001} */ (code)] ?? why),
+    renewSid: () => mine() ? renewSid() : Promise.resolve(null),
   });
   chat = {
     session,
@@ -181,6 +191,7 @@ function endSession(message) {
   chat = null;
   sessionStorage.removeItem(SESSION_KEY);
   sessionStorage.removeItem(OPEN_KEY);
+  page.title = "Huayi IM";
   renderEntries($.messages, "", [], "");
   $.users.replaceChildren();
   $.topics.replaceChildren();
@@ -338,6 +349,8 @@ function renderAll() {
     current?.type === type && current.name === name;
   const unread = (/** @type {string} */ id) => history.get(id)?.unread ?? 0;
   const conversations = history.list();
+  const total = conversations.reduce((sum, c) => sum + c.unread, 0);
+  page.title = total > 0 ? `(${total}) Huayi IM` : "Huayi IM";
   const userNames = new Set(chat.users);
   for (const c of conversations) if (c.type === "user") userNames.add(c.name);
   userNames.delete(me);

@@ -42,6 +42,7 @@ export interface DomKeyboardEvent extends Event {
 
 /** The page's document. */
 export interface DomDocument {
+  title: string;
   readonly body: DomElement;
   getElementById(id: string): DomElement | null;
   createElement(tag: string): DomElement;
