@@ -19,9 +19,11 @@
  */
 
 import { Child } from "./child.ts";
+import { lockMachine, unlockMachine } from "./lock.ts";
 import type { Figures, Target } from "./run.ts";
 import { type ScenarioName, type ScenarioOptions, SCENARIOS } from "./scenarios/mod.ts";
 import { median } from "./stats.ts";
+import { fmt, renderTable, type Row, warnings } from "./table.ts";
 
 const RESULTS = new URL("./results.jsonl", import.meta.url);
 
@@ -101,14 +103,6 @@ function defaultRate(scenario: ScenarioName): number {
   return scenario === "p2p" ? 10_000 : scenario === "fanout" ? 200 : 0;
 }
 
-interface Row {
-  label: string;
-  scenario: ScenarioName;
-  target: Target;
-  options: ScenarioOptions;
-  figures: Figures;
-}
-
 async function commit(): Promise<string> {
   try {
     const output = await new Deno.Command("git", { args: ["rev-parse", "--short", "HEAD"] })
@@ -152,121 +146,36 @@ async function record(rows: Row[], sha: string): Promise<void> {
   await Deno.writeTextFile(RESULTS, lines.join("\n") + "\n", { append: true });
 }
 
-const fmt = (n: number | undefined, digits = 0) =>
-  n === undefined || Number.isNaN(n)
-    ? "-"
-    : n.toLocaleString("en-US", { maximumFractionDigits: digits });
+/** A step passes when p99 stays within 50 ms and nothing is lost or refused. */
+const passes = (f: Figures) => f.p99 <= 50 && f.lost === 0 && f.rejected === 0;
 
-function printTable(rows: Row[]): void {
-  const header = [
-    "scenario",
-    "server",
-    "deliv/s",
-    "lost",
-    "order",
-    "p50 ms",
-    "p90",
-    "p99",
-    "max",
-    "srv CPU%",
-    "gen CPU%",
-    "RSS MB",
-    "peak MB",
-    "B/socket",
-    "B/user",
-    "sockets",
-    "dropped",
-    "probes",
-    "drain ms",
-  ];
-  const lines = rows.map((r) => {
-    const f = r.figures;
-    return [
-      r.label,
-      r.target,
-      fmt(f.deliveredPerSecond),
-      fmt(f.lost),
-      fmt(f.outOfOrder),
-      fmt(f.p50, 1),
-      fmt(f.p90, 1),
-      fmt(f.p99, 1),
-      fmt(f.max, 1),
-      fmt(f.serverCpu),
-      fmt(f.generatorCpu),
-      fmt(f.rssMb, 1),
-      fmt(f.peakRssMb, 1),
-      f.connected > 100 ? fmt(f.rssPerSocket) : "-",
-      f.connected > 100 ? fmt(f.rssPerUser) : "-",
-      fmt(f.connected),
-      fmt(f.dropped),
-      fmt(f.probes),
-      fmt(f.drainMs),
-    ];
-  });
-  for (const pair of ratioRows(rows)) lines.push(pair);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const show = (cells: string[]) =>
-    cells.map((c, i) => i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join("  ");
-  console.log("\n" + show(header));
-  console.log(widths.map((w) => "-".repeat(w)).join("  "));
-  for (const line of lines) console.log(show(line));
-}
-
-// For each label measured on both servers: Huayi IM as a fraction of the baseline.
-function ratioRows(rows: Row[]): string[][] {
-  const out: string[][] = [];
-  for (const huayi of rows.filter((r) => r.target === "huayi")) {
-    const base = rows.find((r) => r.target === "baseline" && r.label === huayi.label);
-    if (!base) continue;
-    const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : "-");
-    const h = huayi.figures;
-    const b = base.figures;
-    out.push([
-      huayi.label,
-      "ratio",
-      ratio(h.deliveredPerSecond, b.deliveredPerSecond),
-      "",
-      "",
-      ratio(h.p50, b.p50),
-      ratio(h.p90, b.p90),
-      ratio(h.p99, b.p99),
-      "",
-      ratio(h.serverCpu, b.serverCpu),
-      "",
-      ratio(h.rssMb, b.rssMb),
-      ratio(h.peakRssMb, b.peakRssMb),
-      h.connected > 100 ? ratio(h.rssPerSocket, b.rssPerSocket) : "",
-      h.connected > 100 ? ratio(h.rssPerUser, b.rssPerUser) : "",
-      "",
-      "",
-      "",
-      "",
-    ]);
-  }
-  return out;
-}
-
-async function stepP2p(options: Options, rows: Row[]): Promise<void> {
-  let rate = options.rate || 2000;
-  for (let attempt = 0; attempt < 12; attempt++) {
-    const figures = await measureMedian("p2p", "huayi", { ...options, rate }, options.runs);
-    rows.push({
-      label: `p2p step ${rate}/s`,
-      scenario: "p2p",
-      target: "huayi",
-      options: { ...options, rate },
-      figures,
-    });
-    console.error(
-      `p2p at ${rate}/s: delivered ${fmt(figures.deliveredPerSecond)}/s, p99 ${
-        fmt(figures.p99, 1)
-      } ms, lost ${figures.lost}, server CPU ${fmt(figures.serverCpu)}%, generators ${
-        fmt(figures.generatorCpu)
-      }%`,
+// Raises the offered rate by 25 % a step until a step fails, on each target,
+// and says which rate was the last to pass.
+async function stepP2p(options: Options, rows: Row[]): Promise<string[]> {
+  const summary: string[] = [];
+  for (const target of options.targets) {
+    let rate = options.rate || 4000;
+    let best = 0;
+    for (let attempt = 0; attempt < 12; attempt++) {
+      const figures = await measureMedian("p2p", target, { ...options, rate }, options.runs);
+      const label = `p2p step ${rate}/s`;
+      rows.push({ label, scenario: "p2p", target, options: { ...options, rate }, figures });
+      console.error(
+        `${label} on ${target}: delivered ${fmt(figures.deliveredPerSecond)}/s, p99 ${
+          fmt(figures.p99, 1)
+        } ms, lost ${figures.lost}, server CPU ${fmt(figures.serverCpu)}%, generators ${
+          fmt(figures.generatorCpu)
+        }%`,
+      );
+      if (!passes(figures)) break;
+      best = figures.deliveredPerSecond;
+      rate = Math.round(rate * 1.25);
+    }
+    summary.push(
+      `p2p on ${target}: highest rate with p99 ≤ 50 ms and nothing lost: ${fmt(best)} msg/s`,
     );
-    if (figures.p99 > 50 || figures.lost > 0) break;
-    rate = Math.round(rate * 1.25);
   }
+  return summary;
 }
 
 async function main(): Promise<void> {
@@ -275,10 +184,13 @@ async function main(): Promise<void> {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, () => {
       Child.killAll();
+      unlockMachine();
       Deno.exit(130);
     });
   }
+  await lockMachine();
   const rows: Row[] = [];
+  const notes: string[] = [];
   const run = async (
     scenario: ScenarioName,
     targets: Target[],
@@ -310,14 +222,16 @@ async function main(): Promise<void> {
       await run("fanout", ["huayi"], { members, rate: 100_000 / members }, `fanout ${members}`);
     }
   } else if (options.scenario === "p2p" && options.step) {
-    await stepP2p(options, rows);
+    notes.push(...await stepP2p(options, rows));
   } else {
     const targets = options.scenario === "offline" ? ["huayi" as const] : options.targets;
     await run(options.scenario, targets, {});
   }
-  printTable(rows);
+  unlockMachine();
+  console.log("\n" + renderTable(rows).join("\n") + "\n");
+  for (const note of [...notes, ...warnings(rows)]) console.log(note);
   console.log(
-    `\nserver pinned to CPU 0 and generators to CPU 1: ${
+    `server pinned to CPU 0 and generators to CPU 1: ${
       Child.pinned ? "yes" : "no (taskset missing)"
     }`,
   );

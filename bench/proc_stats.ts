@@ -51,6 +51,35 @@ export function parseStatusKb(status: string, field: string): number {
 }
 
 /**
+ * Parses the first line of `/proc/stat` into busy CPU seconds of the whole
+ * machine (every core): everything but idle and iowait.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseMachineBusySeconds } from "./proc_stats.ts";
+ * parseMachineBusySeconds("cpu  100 0 50 9000 10 0 50 0 0 0\ncpu0 1 2 3\n"); // 2
+ * ```
+ */
+export function parseMachineBusySeconds(stat: string): number {
+  const fields = stat.slice(0, stat.indexOf("\n")).trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already in user).
+  const [user, nice, system, , , irq, softirq, steal] = fields;
+  return (user + nice + system + irq + softirq + (steal ?? 0)) / TICKS_PER_SECOND;
+}
+
+/**
+ * Busy CPU seconds of the whole machine so far (see `parseMachineBusySeconds`).
+ *
+ * @example Usage
+ * ```ts ignore
+ * const busy = await machineBusySeconds();
+ * ```
+ */
+export async function machineBusySeconds(): Promise<number> {
+  return parseMachineBusySeconds(await Deno.readTextFile("/proc/stat"));
+}
+
+/**
  * Samples a live process.
  *
  * @example Usage

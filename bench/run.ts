@@ -9,7 +9,13 @@
 import { Child } from "./child.ts";
 import { Histogram } from "./histogram.ts";
 import type { WorkerPlan, WorkerResult } from "./load_worker.ts";
-import { cpuPercent, type ProcSample, sampleProcess } from "./proc_stats.ts";
+import {
+  cpuPercent,
+  machineBusySeconds,
+  parseStatCpuSeconds,
+  type ProcSample,
+  sampleProcess,
+} from "./proc_stats.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const BASELINE = new URL("./baseline_server.ts", import.meta.url).pathname;
@@ -35,6 +41,13 @@ export interface Figures {
   serverCpu: number;
   /** All generator processes together, percent of one core (they share CPU 1). */
   generatorCpu: number;
+  /**
+   * CPU of everything else on the machine over the same window, percent of one
+   * core: other people's work skews the figures when this is high.
+   */
+  otherCpu: number;
+  /** Sends the server did not answer with 200 (not deliveries, so not in `lost`). */
+  rejected: number;
   rssMb: number;
   peakRssMb: number;
   /** Resident memory per open socket, bytes: RSS growth from after the logins to the end, per socket. */
@@ -97,25 +110,45 @@ export async function measure(spec: RunSpec): Promise<Figures> {
     await Promise.all(workers.map((worker) => worker.send("connect")));
     await Promise.all(workers.map((worker) => worker.waitFor(/^ready$/, 180_000)));
     const before = await sampleProcess(server.pid);
+    const machineBefore = await sampleMachine(workers);
     await Promise.all(workers.map((worker) => worker.send("go")));
     // CPU is read over the offered-load window only: the settling time after
     // it is mostly idle and would flatter the figure.
     const loadEnd = spec.windowMs > 0
-      ? new Promise<ProcSample>((resolve) =>
-        setTimeout(() => resolve(sampleProcess(server.pid)), spec.windowMs)
+      ? new Promise<[ProcSample, number]>((resolve) =>
+        setTimeout(
+          async () => resolve([await sampleProcess(server.pid), await sampleMachine(workers)]),
+          spec.windowMs,
+        )
       )
       : undefined;
     const lines = await Promise.all(
       workers.map((worker) => worker.waitFor(/^result (.*)$/, 300_000)),
     );
     const after = await sampleProcess(server.pid);
-    const windowEnd = (await loadEnd) ?? after;
+    const [windowEnd, machineAfter] = (await loadEnd) ?? [after, await sampleMachine(workers)];
     const results: WorkerResult[] = lines.map((match) => JSON.parse(match[1]));
-    return figures(spec, results, { atStart, loggedIn, before, windowEnd, after });
+    const serverSeconds = windowEnd.cpuSeconds - before.cpuSeconds;
+    const wallSeconds = (windowEnd.at - before.at) / 1000;
+    const otherCpu = wallSeconds > 0
+      ? Math.max(0, (100 * (machineAfter - machineBefore - serverSeconds)) / wallSeconds)
+      : 0;
+    return figures(spec, results, { atStart, loggedIn, before, windowEnd, after }, otherCpu);
   } finally {
     await Promise.all(workers.map((worker) => worker.stop()));
     await server.stop();
   }
+}
+
+// Busy CPU seconds of the machine minus those of this benchmark's own
+// generators and coordinator: what the rest of the machine used.
+async function sampleMachine(workers: Child[]): Promise<number> {
+  const ours = await Promise.all(
+    ["self", ...workers.map((worker) => String(worker.pid))].map((pid) =>
+      Deno.readTextFile(`/proc/${pid}/stat`).then(parseStatCpuSeconds, () => 0)
+    ),
+  );
+  return await machineBusySeconds() - ours.reduce((a, b) => a + b, 0);
 }
 
 function figures(
@@ -128,6 +161,7 @@ function figures(
     windowEnd: ProcSample;
     after: ProcSample;
   },
+  otherCpu: number,
 ): Figures {
   const latency = new Histogram();
   for (const result of results) latency.merge(result.latency);
@@ -154,6 +188,8 @@ function figures(
     max,
     serverCpu: cpuPercent(server.before, server.windowEnd),
     generatorCpu,
+    otherCpu,
+    rejected: sum((r) => r.sent - r.accepted),
     rssMb: server.after.rssBytes / 1e6,
     peakRssMb: server.after.peakRssBytes / 1e6,
     rssPerSocket: connected ? (server.after.rssBytes - server.loggedIn.rssBytes) / connected : 0,
