@@ -119,11 +119,6 @@ export class CdpConnection {
     await this.#closed;
   }
 
-  /** Settles once the browser side has gone away. */
-  get closed(): Promise<void> {
-    return this.#closed;
-  }
-
   #receive(text: string) {
     const message = JSON.parse(text);
     if (typeof message.id === "number") {

@@ -1,0 +1,41 @@
+// @ts-check
+/**
+ * The page's fixed elements, looked up once by id.
+ *
+ * @module
+ */
+
+import { page } from "./view.js";
+
+/** @typedef {import("./dom.d.ts").DomControl} DomControl */
+
+/** @param {string} id */
+const byId = (id) => /** @type {DomControl} */ (page.getElementById(id));
+/** The elements of index.html the client drives. */
+export const $ = {
+  loginScreen: byId("login-screen"),
+  loginForm: byId("login-form"),
+  loginName: byId("login-username"),
+  loginMessage: byId("login-message"),
+  loginSubmit: byId("login-submit"),
+  chatScreen: byId("chat-screen"),
+  state: byId("connection-state"),
+  me: byId("me"),
+  logout: byId("logout"),
+  users: byId("user-list"),
+  topics: byId("topic-list"),
+  topicForm: byId("topic-create"),
+  topicName: byId("topic-create-name"),
+  sidebarError: byId("sidebar-error"),
+  back: byId("back"),
+  title: byId("conversation-title"),
+  topicActions: byId("topic-actions"),
+  join: byId("topic-join"),
+  quit: byId("topic-quit"),
+  remove: byId("topic-delete"),
+  messages: byId("message-list"),
+  composeError: byId("compose-error"),
+  composeForm: byId("compose-form"),
+  compose: byId("compose"),
+  send: byId("send"),
+};
