@@ -1,8 +1,9 @@
 // @ts-check
 /**
- * The Huayi IM web client: wires the login screen, the lists, the open
- * conversation and the connection together. It speaks only the public
- * contract, like any other client.
+ * The Huayi IM web client's entry point: the login screen, the session's life
+ * (log in, reload, log out, ended elsewhere, lost in a server restart) and
+ * the connection state. It speaks only the public contract, like any other
+ * client.
  *
  * @module
  */
