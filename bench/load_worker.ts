@@ -4,8 +4,9 @@
  * of the offered rate over pipelined keep-alive connections, waits for the
  * deliveries to drain, and prints one JSON line of results.
  *
- * Frames are counted without decoding them: the send time is found with
- * `indexOf` in the frame text, so the generator stays cheaper than the server.
+ * Sockets are raw (`ws_reader.ts`: many frames per read, no event per frame),
+ * and frames are not parsed as JSON: the send time is found with `indexOf` in
+ * the frame text, so the generator stays cheaper than the server.
  *
  * Run by `bench/main.ts`: `deno run -A bench/load_worker.ts '<plan JSON>'`.
  *
@@ -15,6 +16,7 @@
 import { Histogram } from "./histogram.ts";
 import { HttpClient } from "./http_client.ts";
 import { parseStatCpuSeconds } from "./proc_stats.ts";
+import { RawWebSocket } from "./ws_reader.ts";
 
 /** What one generator process does. */
 export interface WorkerPlan {
@@ -106,32 +108,29 @@ class Receivers {
   probes = 0;
   lastFrameAt = 0;
   readonly #lastSeq = new Map<string, number>();
-  readonly sockets: WebSocket[] = [];
+  readonly sockets: RawWebSocket[] = [];
   #stopping = false;
 
-  open(url: string, user: string, sid: string): Promise<void> {
-    const socket = new WebSocket(`${url.replace("http", "ws")}/api/ws?sid=${sid}`);
+  async open(url: string, user: string, sid: string): Promise<void> {
+    const wsUrl = new URL(`${url.replace("http", "ws")}/api/ws?sid=${sid}`);
+    const socket = await RawWebSocket.open(
+      wsUrl,
+      (frame, socket) => this.#onFrame(socket, user, frame),
+      () => {
+        if (!this.#stopping) this.dropped++;
+      },
+    );
     this.sockets.push(socket);
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    socket.onopen = () => {
-      this.connected++;
-      resolve();
-    };
-    socket.onerror = () => reject(new Error(`socket of ${user} failed`));
-    socket.onclose = () => {
-      if (!this.#stopping) this.dropped++;
-    };
-    socket.onmessage = (event) => this.#onFrame(socket, user, event.data as string);
-    return promise;
+    this.connected++;
   }
 
-  #onFrame(socket: WebSocket, user: string, frame: string): void {
+  #onFrame(socket: RawWebSocket, user: string, frame: string): void {
     const at = frame.indexOf(CONTENT);
     if (at === -1) {
       if (frame.startsWith('{"message-type":"pong"')) {
         const id = frame.slice(frame.lastIndexOf(":") + 1, -1);
         this.probes++;
-        socket.send(`{"message-type":"ack","ack-id":${id}}`);
+        socket.sendText(`{"message-type":"ack","ack-id":${id}}`);
       }
       return;
     }
@@ -216,9 +215,7 @@ async function run(plan: WorkerPlan): Promise<WorkerResult> {
   const pinger = plan.pingMs > 0
     ? setInterval(() => {
       for (const socket of receivers.sockets) {
-        if (socket.readyState === WebSocket.OPEN) {
-          socket.send('{"message-type":"ping","message-id":1}');
-        }
+        socket.sendText('{"message-type":"ping","message-id":1}');
       }
     }, plan.pingMs)
     : undefined;
