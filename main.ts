@@ -8,6 +8,7 @@
 import { ConfigError, HelpRequested, parseConfig, usage } from "./lib/config.ts";
 import { stderrLogger } from "./lib/log.ts";
 import { serve } from "./lib/server.ts";
+import { createStaticHandler } from "./lib/static_files.ts";
 
 function readEnvironment(): Record<string, string | undefined> {
   const names = [
@@ -49,7 +50,11 @@ if (import.meta.main) {
   };
   Deno.addSignalListener("SIGINT", () => shutdown("SIGINT"));
   Deno.addSignalListener("SIGTERM", () => shutdown("SIGTERM"));
-  const server = serve(config, { signal: controller.signal, log });
+  const server = serve(config, {
+    signal: controller.signal,
+    log,
+    fallback: createStaticHandler(new URL("./web/", import.meta.url)),
+  });
   console.log(`listening on ${server.url}`);
   log("listen", { url: server.url });
   await server.finished;
