@@ -41,12 +41,9 @@ const ENDED = {
 };
 
 function boot() {
-  const saved = readJson(sessionStorage, SESSION_KEY);
-  if (saved && typeof saved.sid === "string" && typeof saved.username === "string") {
-    enterChat({ sid: saved.sid, username: saved.username });
-  } else {
-    showLogin("");
-  }
+  const saved = loadSession();
+  if (saved) enterChat(saved);
+  else showLogin("");
   $.loginForm.addEventListener("submit", onLogin);
   $.logout.addEventListener("click", onLogout);
   $.topicForm.addEventListener("submit", onCreateTopic);
@@ -72,6 +69,35 @@ function boot() {
   $.remove.addEventListener("click", onDeleteClick);
   addEventListener("online", () => activeChat()?.connection.retryNow());
   addEventListener("pagehide", () => activeChat()?.history.flush());
+}
+
+// The session is kept in localStorage, so a reload, a new tab or a restarted
+// browser finds it. This tab's own copy in sessionStorage is read first, so
+// two tabs of one browser logged in as two people each keep their own
+// person across a reload.
+/** @returns {{sid: string, username: string} | null} */
+function loadSession() {
+  for (const storage of [sessionStorage, localStorage]) {
+    const saved = readJson(storage, SESSION_KEY);
+    if (saved && typeof saved.sid === "string" && typeof saved.username === "string") {
+      return { sid: saved.sid, username: saved.username };
+    }
+  }
+  return null;
+}
+
+/** @param {{sid: string, username: string}} session */
+function saveSession(session) {
+  const text = JSON.stringify(session);
+  sessionStorage.setItem(SESSION_KEY, text);
+  localStorage.setItem(SESSION_KEY, text);
+}
+
+/** @param {string} sid */
+function forgetSession(sid) {
+  sessionStorage.removeItem(SESSION_KEY);
+  // Another tab may have logged in since: only this session's own entry goes.
+  if (readJson(localStorage, SESSION_KEY)?.sid === sid) localStorage.removeItem(SESSION_KEY);
 }
 
 /** @param {string} message */
@@ -107,7 +133,7 @@ async function onLogin(event) {
 
 /** @param {{sid: string, username: string}} session */
 function enterChat(session) {
-  sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+  saveSession(session);
   localStorage.setItem(LAST_NAME_KEY, session.username);
   // Callbacks of a connection that is no longer the current one do nothing.
   /** @returns {boolean} */
@@ -156,7 +182,7 @@ function endSession(message) {
   clearInterval(chat.refresher);
   chat.history.flush();
   setActiveChat(null);
-  sessionStorage.removeItem(SESSION_KEY);
+  forgetSession(chat.session.sid);
   sessionStorage.removeItem(OPEN_KEY);
   page.title = "Huayi IM";
   renderEntries($.messages, "", [], "");
@@ -198,7 +224,7 @@ async function renewSid() {
   if (activeChat() !== current) return null;
   current.session = session;
   current.api = new Api(session.sid);
-  sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+  saveSession(session);
   return session.sid;
 }
 

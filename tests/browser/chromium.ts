@@ -114,12 +114,16 @@ export class Browser {
     return new Browser(child, cdp, profile, stderrDone);
   }
 
-  /** A page in a fresh browser context: its own cookies and storage, like a separate profile. */
-  async newPage(): Promise<Page> {
-    const { browserContextId } = await this.cdp.send<{ browserContextId: string }>(
-      "Target.createBrowserContext",
-      { disposeOnDetach: true },
-    );
+  /**
+   * A page in a fresh browser context (its own cookies and storage, like a
+   * separate profile), or a new tab in the context of `contextId`.
+   */
+  async newPage(contextId?: string): Promise<Page> {
+    const browserContextId = contextId ??
+      (await this.cdp.send<{ browserContextId: string }>(
+        "Target.createBrowserContext",
+        { disposeOnDetach: true },
+      )).browserContextId;
     const { targetId } = await this.cdp.send<{ targetId: string }>("Target.createTarget", {
       url: "about:blank",
       browserContextId,

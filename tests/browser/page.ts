@@ -201,7 +201,7 @@ export class Page {
   }
 
   /** Writes a PNG of the viewport. */
-  async screenshot(path: string) {
+  async screenshot(path: string | URL) {
     const { data } = await this.send<{ data: string }>("Page.captureScreenshot", {
       format: "png",
     });

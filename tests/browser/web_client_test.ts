@@ -2,7 +2,8 @@
  * The web client end to end: the real server, headless Chromium, and people
  * clicking and typing in isolated browser contexts.
  *
- * Set `SCREENSHOT_DIR` to get PNGs of the conversations.
+ * Set `IM_SCREENSHOT` to write the README's screenshots to `docs/` (a topic
+ * conversation between two users, and the same client on a phone).
  *
  * @module
  */
@@ -10,14 +11,15 @@
 import assert from "node:assert/strict";
 import { Browser, findChromium } from "./chromium.ts";
 import { type Page, tid } from "./page.ts";
-import { ServerProcess } from "./server.ts";
+import { TestServer } from "../e2e/harness.ts";
 
 const chromium = findChromium();
 const ignore = !chromium && !Deno.env.get("CI");
 if (ignore) {
   console.warn("browser tests ignored: no chromium on PATH (with CI set they fail instead)");
 }
-const screenshots = Deno.env.get("SCREENSHOT_DIR");
+const DOCS = new URL("../../docs/", import.meta.url);
+const screenshots = Boolean(Deno.env.get("IM_SCREENSHOT"));
 
 const STATE = `document.querySelector('[data-testid="connection-state"]').dataset.state`;
 
@@ -73,7 +75,7 @@ Deno.test({
     assert.ok(chromium, "chromium is not installed (apt-get install -y chromium)");
     // Fast probes and a short silence limit: a client that missed its pings
     // or left a probe unanswered would be dropped within this test.
-    const server = await ServerProcess.start(0, {
+    const server = await TestServer.start({
       "probe-interval-ms": 300,
       "client-timeout-ms": 6000,
     });
@@ -89,7 +91,11 @@ Deno.test({
         const response = await fetch(`${server.url}/`);
         await response.body?.cancel();
         assert.equal(response.status, 200);
-        assert.match(response.headers.get("content-security-policy") ?? "", /script-src 'self'/);
+        const csp = response.headers.get("content-security-policy") ?? "";
+        assert.match(csp, /script-src 'self'/);
+        // No ws: or wss: source: Chromium lets 'self' cover the page's own host over
+        // ws: (CSP Level 3), which the "open" state in every later step proves.
+        assert.match(csp, /(^|; )connect-src 'self'(;|$)/);
         await a.goto(`${server.url}/`);
         await a.waitForVisible(tid("login-username"));
         assert.equal(await a.evaluate(`document.getElementById("chat-screen").hidden`), true);
@@ -153,7 +159,7 @@ Deno.test({
         // The newest probe's answer may still be on its way.
         for (const probe of probes.slice(0, -1)) assert.ok(acked.has(probe["message-id"]));
         for (const page of [a, b]) assert.equal(await page.evaluate(STATE), "open");
-        assert.doesNotMatch(server.log.join(""), /heartbeat timeout/);
+        assert.doesNotMatch(server.log.join("\n"), /heartbeat timeout/);
       });
 
       await t.step("a hostile message is shown as text and runs nothing", async () => {
@@ -191,7 +197,7 @@ Deno.test({
         await waitForMessages(b, 3);
         if (screenshots) {
           await a.setViewport(1100, 640);
-          await a.screenshot(`${screenshots}/conversation.png`);
+          await a.screenshot(new URL("screenshot.png", DOCS));
           await a.setViewport(1024, 720);
         }
 
@@ -230,6 +236,8 @@ Deno.test({
         async () => {
           await b.click(userItem(alice));
           const before = await waitForMessages(b, 4);
+          const stored = `JSON.parse(localStorage.getItem("huayi-im:session"))?.username`;
+          assert.equal(await b.evaluate(stored), bob);
           await b.reload();
           await b.waitFor(`${STATE} === "open"`);
           assert.equal(await b.evaluate(`document.getElementById("login-screen").hidden`), true);
@@ -269,29 +277,38 @@ Deno.test({
       });
 
       await t.step(
-        "logged out elsewhere, or a dead session on reload: the login screen",
+        "a new tab takes the session from localStorage; logged out elsewhere or dead: login",
         async () => {
           const luna = await browser.newPage();
           await loginAs(luna, server.url, "Luna_Lovegood");
-          const sid = await luna.evaluate<string>(
-            `JSON.parse(sessionStorage.getItem("huayi-im:session")).sid`,
-          );
+          const stored = `JSON.parse(localStorage.getItem("huayi-im:session"))`;
+          const sid = await luna.evaluate<string>(`${stored}.sid`);
+          // Same profile, new tab: logged in without a form, and (one place at
+          // a time) its socket replaces the first tab's, which says so.
+          const tab = await browser.newPage(luna.contextId);
+          await tab.goto(`${server.url}/`);
+          await tab.waitFor(`${STATE} === "open"`);
+          assert.equal(await tab.text("#me"), "Luna_Lovegood");
+          await luna.waitForVisible(tid("login-username"));
+          assert.match(await luna.text('[data-testid="login-message"]') ?? "", /somewhere else/);
+
           const response = await fetch(`${server.url}/api/logout`, {
             method: "POST",
             headers: { authorization: `Bearer ${sid}` },
           });
           await response.body?.cancel();
           assert.equal(response.status, 200);
-          await luna.waitForVisible(tid("login-username"));
-          assert.match(await luna.text('[data-testid="login-message"]') ?? "", /logged out/);
+          await tab.waitForVisible(tid("login-username"));
+          assert.match(await tab.text('[data-testid="login-message"]') ?? "", /logged out/);
+          assert.equal(await tab.evaluate(`localStorage.getItem("huayi-im:session")`), null);
 
-          await luna.evaluate(`sessionStorage.setItem("huayi-im:session",
+          await tab.evaluate(`localStorage.setItem("huayi-im:session",
           JSON.stringify({ sid: ${JSON.stringify(sid)}, username: "Luna_Lovegood" }))`);
-          await luna.reload();
-          await luna.waitForVisible(tid("login-username"));
-          await luna.waitFor(`document.querySelector('[data-testid="login-message"]')
+          await tab.reload();
+          await tab.waitForVisible(tid("login-username"));
+          await tab.waitFor(`document.querySelector('[data-testid="login-message"]')
           .textContent.includes("session has ended")`);
-          assert.deepEqual(luna.problems, []);
+          for (const page of [luna, tab]) assert.deepEqual(page.problems, []);
         },
       );
 
@@ -307,13 +324,13 @@ Deno.test({
           0,
         );
         assert.equal(await b.evaluate(`document.documentElement.scrollWidth <= 360`), true);
-        if (screenshots) await b.screenshot(`${screenshots}/phone.png`);
+        if (screenshots) await b.screenshot(new URL("screenshot-phone.png", DOCS));
       });
 
       for (const page of [a, b]) assert.deepEqual(page.problems, []);
     } finally {
       await browser.close();
-      assert.equal(await server.stop(), 0);
+      assert.equal((await server.stop()).code, 0);
     }
   },
 });
@@ -323,7 +340,7 @@ Deno.test({
   ignore,
   async fn() {
     assert.ok(chromium, "chromium is not installed (apt-get install -y chromium)");
-    let server = await ServerProcess.start();
+    let server = await TestServer.start();
     const browser = await Browser.launch(chromium);
     const carol = "Ginny";
     const dave = "Neville";
@@ -336,10 +353,12 @@ Deno.test({
       await send(d, "before the restart");
       await c.waitFor(`document.querySelector('${userItem(dave)} [data-testid="unread"]')`);
 
-      const port = server.port;
-      assert.equal(await server.stop(), 0);
+      const port = Number(new URL(server.url).port);
+      assert.equal((await server.stop()).code, 0);
       for (const page of [c, d]) await page.waitFor(`${STATE} === "reconnecting"`);
-      server = await ServerProcess.start(port);
+      // A later --port wins over the harness's --port 0: the same address as before.
+      server = await TestServer.start({ port });
+      assert.equal(Number(new URL(server.url).port), port);
       for (const page of [c, d]) await page.waitFor(`${STATE} === "open"`, 20_000);
 
       await send(d, "after the restart");
