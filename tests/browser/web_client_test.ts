@@ -246,6 +246,22 @@ Deno.test({
         },
       );
 
+      await t.step("every control has a name and takes keyboard focus", async () => {
+        const unnamed = await b.evaluate<string[]>(`[...document.querySelectorAll(
+          "button, input, textarea, [tabindex]")].filter((c) => c.getClientRects().length > 0)
+          .filter((c) => {
+            const name = c.getAttribute("aria-label") || [...(c.labels ?? [])]
+              .map((l) => l.textContent).join("") || c.textContent;
+            return !name.trim() || c.tabIndex < 0;
+          }).map((c) => c.outerHTML.slice(0, 80))`);
+        assert.deepEqual(unnamed, []);
+        // Tab from the message list reaches the compose box, where typing and Enter send.
+        await b.evaluate(`document.querySelector('[data-testid="message-list"]').focus()`);
+        await b.send("Input.dispatchKeyEvent", { type: "keyDown", key: "Tab", code: "Tab" });
+        await b.send("Input.dispatchKeyEvent", { type: "keyUp", key: "Tab", code: "Tab" });
+        assert.equal(await b.evaluate(`document.activeElement.dataset.testid`), "compose");
+      });
+
       await t.step("offline messages are shown, in order, when the user logs in", async () => {
         await b.click(tid("logout"));
         await b.waitForVisible(tid("login-username"));
