@@ -87,7 +87,7 @@ export function createStaticHandler(root: URL): (request: Request) => Promise<Re
     if (request.method !== "GET" && request.method !== "HEAD") {
       return errorResponse(405, `${request.method} is not allowed here`, { allow: "GET, HEAD" });
     }
-    const segments = requestSegments(new URL(request.url).pathname);
+    const segments = requestSegments(rawPathname(request.url));
     if (!segments) return notFound();
     const file = await loadFile(base, segments, cache, realRoot ??= Deno.realPath(base));
     if (!file) return notFound();
@@ -105,9 +105,21 @@ export function createStaticHandler(root: URL): (request: Request) => Promise<Re
   };
 }
 
+// Deno.serve hands the request target over as sent, while `new URL()` would
+// resolve its dot segments (`/%2e%2e/` becomes `/`, `/../x` becomes `/x`).
+// The raw path is checked instead, so a traversal attempt is a 404 rather
+// than quietly rewritten; browsers never send dot segments.
+function rawPathname(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  const path = url.slice(start);
+  const end = path.search(/[?#]/);
+  return end < 0 ? path : path.slice(0, end);
+}
+
 // Splits a URL path into decoded segments, or undefined when any segment is
-// unsafe. The URL parser has already removed plain `.`/`..` segments; this
-// catches the encoded forms (`%2e%2e`, `..%2f..`) and absolute paths.
+// unsafe: `.` and `..` in any encoding, dot files, empty segments (`//etc`),
+// and segments hiding a separator (`..%2f..`, `%5c`) or a drive (`C:`).
 function requestSegments(pathname: string): string[] | undefined {
   const raw = pathname.split("/").slice(1);
   if (raw.length === 0 || raw[raw.length - 1] === "") raw[raw.length - 1] = "index.html";

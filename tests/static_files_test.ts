@@ -132,6 +132,58 @@ Deno.test("static: traversal, encoded dots, absolute paths, dot files and symlin
   }
 });
 
+// Request targets exactly as an attacker's client sends them (`curl --path-as-is`):
+// `new Request()` would normalise the dot segments away before the handler saw them.
+async function rawGet(port: number, target: string): Promise<{ status: number; body: string }> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    const request = `GET ${target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`;
+    await conn.write(new TextEncoder().encode(request));
+    let text = "";
+    const decoder = new TextDecoder();
+    for await (const chunk of conn.readable) text += decoder.decode(chunk, { stream: true });
+    const [head, ...body] = text.split("\r\n\r\n");
+    return { status: Number(head.split(" ")[1]), body: body.join("\r\n\r\n") };
+  } catch (error) {
+    conn.close();
+    throw error;
+  }
+}
+
+Deno.test("static: raw dot segments on the wire are 404, not resolved", async () => {
+  const controller = new AbortController();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: controller.signal, onListen: () => {} },
+    web,
+  );
+  try {
+    const { port } = server.addr;
+    assert.equal((await rawGet(port, "/")).status, 200);
+    assert.equal((await rawGet(port, "/app.js?v=1")).status, 200);
+    const attempts = [
+      "/%2e%2e/",
+      "/%2E%2E/",
+      "/.%2e/index.html",
+      "/../../etc/passwd",
+      "/..%2f..%2fetc/passwd",
+      "/%2e%2e/%2e%2e/etc/passwd",
+      "/%2e%2e%5c%2e%2e%5cetc%5cpasswd",
+      "/..%5c..%5cetc%5cpasswd",
+      "//etc/passwd",
+      "/./index.html",
+      "/sub/../index.html",
+    ];
+    for (const target of attempts) {
+      const { status, body } = await rawGet(port, target);
+      assert.equal(status, 404, target);
+      assert.equal(typeof JSON.parse(body).error, "string", target);
+    }
+  } finally {
+    controller.abort();
+    await server.finished;
+  }
+});
+
 Deno.test("static: a changed file gets a new ETag", async () => {
   const root = await Deno.makeTempDir({ prefix: "huayi-static-" });
   try {
