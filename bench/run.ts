@@ -9,6 +9,7 @@
 import { Child } from "./child.ts";
 import { Histogram } from "./histogram.ts";
 import type { WorkerPlan, WorkerResult } from "./load_worker.ts";
+import { waitForQuiet } from "./quiet.ts";
 import {
   cpuPercent,
   machineBusySeconds,
@@ -87,6 +88,8 @@ export interface RunSpec {
  * ```
  */
 export async function measure(spec: RunSpec): Promise<Figures> {
+  // Other work on the two cores skews everything: start on a quiet machine when possible.
+  await waitForQuiet();
   const profileFlags = spec.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${spec.profileDir}`] : [];
   const host = spec.anyAddress ? "0.0.0.0" : "127.0.0.1";
   // The least each server needs: what `deno task start` grants Huayi IM, net alone for the baseline.
