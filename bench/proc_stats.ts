@@ -50,25 +50,58 @@ export function parseStatusKb(status: string, field: string): number {
   return match ? Number(match[1]) * 1024 : NaN;
 }
 
-/**
- * Parses the first line of `/proc/stat` into busy CPU seconds of the whole
- * machine (every core): everything but idle and iowait.
- *
- * @example Usage
- * ```ts
- * import { parseMachineBusySeconds } from "./proc_stats.ts";
- * parseMachineBusySeconds("cpu  100 0 50 9000 10 0 50 0 0 0\ncpu0 1 2 3\n"); // 2
- * ```
- */
-export function parseMachineBusySeconds(stat: string): number {
-  const fields = stat.slice(0, stat.indexOf("\n")).trim().split(/\s+/).slice(1).map(Number);
-  // user nice system idle iowait irq softirq steal (guest time is already in user).
-  const [user, nice, system, , , irq, softirq, steal] = fields;
-  return (user + nice + system + irq + softirq + (steal ?? 0)) / TICKS_PER_SECOND;
+/** CPU seconds of one line of `/proc/stat` (the whole machine, or one core). */
+export interface CpuTimes {
+  /** Time running tasks: user, nice, system and steal (guest time is already in user). */
+  tasks: number;
+  /**
+   * Time in interrupts (irq, softirq). Not charged to any process: on loopback
+   * this is mostly the kernel moving the benchmark's own packets.
+   */
+  interrupts: number;
 }
 
 /**
- * Busy CPU seconds of the whole machine so far (see `parseMachineBusySeconds`).
+ * Parses `/proc/stat` into CPU seconds per line: `cpu` (the whole machine),
+ * `cpu0`, `cpu1`, …
+ *
+ * @example Usage
+ * ```ts
+ * import { parseCpuTimes } from "./proc_stats.ts";
+ * parseCpuTimes("cpu  100 0 50 9000 10 0 50 0 0 0\ncpu0 100 0 50 9000 10 0 50 0 0 0\n").get("cpu0");
+ * // { tasks: 1.5, interrupts: 0.5 }
+ * ```
+ */
+export function parseCpuTimes(stat: string): Map<string, CpuTimes> {
+  const out = new Map<string, CpuTimes>();
+  for (const line of stat.split("\n")) {
+    if (!line.startsWith("cpu")) continue;
+    const [name, ...fields] = line.trim().split(/\s+/);
+    // user nice system idle iowait irq softirq steal
+    const [user, nice, system, , , irq, softirq, steal] = fields.map(Number);
+    out.set(name, {
+      tasks: (user + nice + system + (steal || 0)) / TICKS_PER_SECOND,
+      interrupts: ((irq || 0) + (softirq || 0)) / TICKS_PER_SECOND,
+    });
+  }
+  return out;
+}
+
+/**
+ * CPU seconds per line of `/proc/stat` so far (see `parseCpuTimes`).
+ *
+ * @example Usage
+ * ```ts ignore
+ * const machine = (await cpuTimes()).get("cpu")!;
+ * ```
+ */
+export async function cpuTimes(): Promise<Map<string, CpuTimes>> {
+  return parseCpuTimes(await Deno.readTextFile("/proc/stat"));
+}
+
+/**
+ * Seconds the whole machine has spent running tasks so far (interrupts left
+ * out: they are not anyone's process).
  *
  * @example Usage
  * ```ts ignore
@@ -76,7 +109,7 @@ export function parseMachineBusySeconds(stat: string): number {
  * ```
  */
 export async function machineBusySeconds(): Promise<number> {
-  return parseMachineBusySeconds(await Deno.readTextFile("/proc/stat"));
+  return (await cpuTimes()).get("cpu")!.tasks;
 }
 
 /**

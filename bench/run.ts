@@ -12,7 +12,7 @@ import type { WorkerPlan, WorkerResult } from "./load_worker.ts";
 import { waitForQuiet } from "./quiet.ts";
 import {
   cpuPercent,
-  machineBusySeconds,
+  cpuTimes,
   parseStatCpuSeconds,
   type ProcSample,
   sampleProcess,
@@ -47,6 +47,16 @@ export interface Figures {
    * core: other people's work skews the figures when this is high.
    */
   otherCpu: number;
+  /**
+   * Everything CPU 0 did over the window, percent: the server plus the kernel
+   * work (interrupts) done on its core. Near 100 means the server's core is full
+   * even when the server process itself shows less.
+   */
+  serverCoreCpu: number;
+  /** The same for CPU 1, the generators' core. */
+  generatorCoreCpu: number;
+  /** Interrupt time of both cores, percent of one core (loopback traffic, no process's). */
+  interruptCpu: number;
   /** Sends the server did not answer with 200 (not deliveries, so not in `lost`). */
   rejected: number;
   rssMb: number;
@@ -118,7 +128,7 @@ export async function measure(spec: RunSpec): Promise<Figures> {
     // CPU is read over the offered-load window only: the settling time after
     // it is mostly idle and would flatter the figure.
     const loadEnd = spec.windowMs > 0
-      ? new Promise<[ProcSample, number]>((resolve) =>
+      ? new Promise<[ProcSample, MachineSample]>((resolve) =>
         setTimeout(
           async () => resolve([await sampleProcess(server.pid), await sampleMachine(workers)]),
           spec.windowMs,
@@ -133,25 +143,50 @@ export async function measure(spec: RunSpec): Promise<Figures> {
     const results: WorkerResult[] = lines.map((match) => JSON.parse(match[1]));
     const serverSeconds = windowEnd.cpuSeconds - before.cpuSeconds;
     const wallSeconds = (windowEnd.at - before.at) / 1000;
-    const otherCpu = wallSeconds > 0
-      ? Math.max(0, (100 * (machineAfter - machineBefore - serverSeconds)) / wallSeconds)
-      : 0;
-    return figures(spec, results, { atStart, loggedIn, before, windowEnd, after }, otherCpu);
+    const percent = (seconds: number) => wallSeconds > 0 ? (100 * seconds) / wallSeconds : 0;
+    const cores = {
+      otherCpu: Math.max(0, percent(machineAfter.others - machineBefore.others - serverSeconds)),
+      serverCoreCpu: percent(machineAfter.core0 - machineBefore.core0),
+      generatorCoreCpu: percent(machineAfter.core1 - machineBefore.core1),
+      interruptCpu: percent(machineAfter.interrupts - machineBefore.interrupts),
+    };
+    return figures(spec, results, { atStart, loggedIn, before, windowEnd, after }, cores);
   } finally {
     await Promise.all(workers.map((worker) => worker.stop()));
     await server.stop();
   }
 }
 
-// Busy CPU seconds of the machine minus those of this benchmark's own
-// generators and coordinator: what the rest of the machine used.
-async function sampleMachine(workers: Child[]): Promise<number> {
+/** CPU seconds of the machine so far, split by whose they are. */
+interface MachineSample {
+  /** Task time of the whole machine minus this benchmark's generators and coordinator. */
+  others: number;
+  /** Everything CPU 0 (the server's core) did, interrupts included. */
+  core0: number;
+  /** Everything CPU 1 (the generators' core) did, interrupts included. */
+  core1: number;
+  /** Interrupt time of the whole machine: mostly loopback traffic, charged to no process. */
+  interrupts: number;
+}
+
+async function sampleMachine(workers: Child[]): Promise<MachineSample> {
   const ours = await Promise.all(
     ["self", ...workers.map((worker) => String(worker.pid))].map((pid) =>
       Deno.readTextFile(`/proc/${pid}/stat`).then(parseStatCpuSeconds, () => 0)
     ),
   );
-  return await machineBusySeconds() - ours.reduce((a, b) => a + b, 0);
+  const times = await cpuTimes();
+  const machine = times.get("cpu")!;
+  const core = (name: string) => {
+    const { tasks, interrupts } = times.get(name) ?? { tasks: 0, interrupts: 0 };
+    return tasks + interrupts;
+  };
+  return {
+    others: machine.tasks - ours.reduce((a, b) => a + b, 0),
+    core0: core("cpu0"),
+    core1: core("cpu1"),
+    interrupts: machine.interrupts,
+  };
 }
 
 function figures(
@@ -164,7 +199,7 @@ function figures(
     windowEnd: ProcSample;
     after: ProcSample;
   },
-  otherCpu: number,
+  cores: Pick<Figures, "otherCpu" | "serverCoreCpu" | "generatorCoreCpu" | "interruptCpu">,
 ): Figures {
   const latency = new Histogram();
   for (const result of results) latency.merge(result.latency);
@@ -191,7 +226,7 @@ function figures(
     max,
     serverCpu: cpuPercent(server.before, server.windowEnd),
     generatorCpu,
-    otherCpu,
+    ...cores,
     rejected: sum((r) => r.sent - r.accepted),
     rssMb: server.after.rssBytes / 1e6,
     peakRssMb: server.after.peakRssBytes / 1e6,

@@ -58,7 +58,10 @@ const COLUMNS: [string, (f: Figures) => string, (h: Figures, b: Figures) => stri
   ["max", (f) => fmt(f.max, 1), () => ""],
   ["srv CPU%", (f) => fmt(f.serverCpu), (h, b) => ratio(h.serverCpu, b.serverCpu)],
   ["gen CPU%", (f) => fmt(f.generatorCpu), () => ""],
-  ["other CPU%", (f) => fmt(f.otherCpu), () => ""],
+  ["core0%", (f) => fmt(f.serverCoreCpu), () => ""],
+  ["core1%", (f) => fmt(f.generatorCoreCpu), () => ""],
+  ["irq%", (f) => fmt(f.interruptCpu), () => ""],
+  ["other%", (f) => fmt(f.otherCpu), () => ""],
   ["RSS MB", (f) => fmt(f.rssMb, 1), (h, b) => ratio(h.rssMb, b.rssMb)],
   ["peak MB", (f) => fmt(f.peakRssMb, 1), (h, b) => ratio(h.peakRssMb, b.peakRssMb)],
   [
@@ -110,9 +113,10 @@ export function renderTable(rows: Row[]): string[] {
 export function warnings(rows: Row[]): string[] {
   const out: string[] = [];
   for (const { label, target, figures: f } of rows) {
-    if (f.generatorCpu >= SATURATED_CPU) {
+    const generators = Math.max(f.generatorCpu, f.generatorCoreCpu);
+    if (generators >= SATURATED_CPU) {
       out.push(
-        `${label} on ${target}: generators used ${fmt(f.generatorCpu)}% of their core; ` +
+        `${label} on ${target}: the generators' core was ${fmt(generators)}% busy; ` +
           "the generator, not the server, may be the limit",
       );
     }

@@ -3,7 +3,7 @@ import { Histogram } from "../../bench/histogram.ts";
 import { ResponseParser } from "../../bench/http_client.ts";
 import {
   cpuPercent,
-  parseMachineBusySeconds,
+  parseCpuTimes,
   parseStatCpuSeconds,
   parseStatusKb,
 } from "../../bench/proc_stats.ts";
@@ -48,9 +48,13 @@ Deno.test("bench proc_stats: CPU seconds from /proc/<pid>/stat, kB fields from s
   assert.ok(Number.isNaN(parseStatusKb("Name:\tdeno\n", "VmRSS")));
   const sample = { cpuSeconds: 1, rssBytes: 0, peakRssBytes: 0, at: 0 };
   assert.equal(cpuPercent(sample, { ...sample, cpuSeconds: 1.5, at: 1000 }), 50);
-  assert.equal(parseMachineBusySeconds("cpu  100 0 50 9000 10 0 50 0 0 0\ncpu0 1 2 3\n"), 2);
-  assert.equal(parseMachineBusySeconds("cpu  100 100 100 9000 10 100 100 100\n"), 6);
-  assert.ok(parseMachineBusySeconds(Deno.readTextFileSync("/proc/stat")) > 0);
+  const times = parseCpuTimes(
+    "cpu  100 0 50 9000 10 0 50 0 0 0\ncpu0 100 100 100 9000 10 100 100 100\nintr 1 2\n",
+  );
+  assert.deepEqual(times.get("cpu"), { tasks: 1.5, interrupts: 0.5 });
+  assert.deepEqual(times.get("cpu0"), { tasks: 4, interrupts: 2 });
+  assert.deepEqual([...times.keys()], ["cpu", "cpu0"]);
+  assert.ok(parseCpuTimes(Deno.readTextFileSync("/proc/stat")).get("cpu")!.tasks > 0);
   const self = parseStatCpuSeconds(Deno.readTextFileSync("/proc/self/stat"));
   assert.ok(self > 0, "this process has used some CPU");
 });
