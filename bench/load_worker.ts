@@ -5,8 +5,9 @@
  * deliveries to drain, and prints one JSON line of results.
  *
  * Sockets are raw (`ws_reader.ts`: many frames per read, no event per frame),
- * and frames are not parsed as JSON: the send time is found with `indexOf` in
- * the frame text, so the generator stays cheaper than the server.
+ * and frames are neither decoded nor parsed as JSON: the send time and
+ * sequence number are read from the frame's bytes (`stamp_reader.ts`), so the
+ * generator stays cheaper than the server.
  *
  * Run by `bench/main.ts`: `deno run -A bench/load_worker.ts '<plan JSON>'`.
  *
@@ -16,6 +17,7 @@
 import { Histogram } from "./histogram.ts";
 import { HttpClient } from "./http_client.ts";
 import { parseStatCpuSeconds } from "./proc_stats.ts";
+import { StampReader } from "./stamp_reader.ts";
 import { RawWebSocket } from "./ws_reader.ts";
 
 /** What one generator process does. */
@@ -61,7 +63,7 @@ export interface WorkerResult {
   drainMs?: number;
 }
 
-const CONTENT = '"content":"';
+const decoder = new TextDecoder();
 const now = () => performance.timeOrigin + performance.now();
 
 async function untilLine(lines: ReadableStreamDefaultReader<string>, word: string): Promise<void> {
@@ -107,15 +109,26 @@ class Receivers {
   connected = 0;
   probes = 0;
   lastFrameAt = 0;
-  readonly #lastSeq = new Map<string, number>();
   readonly sockets: RawWebSocket[] = [];
   #stopping = false;
 
-  async open(url: string, user: string, sid: string): Promise<void> {
+  async open(url: string, sid: string): Promise<void> {
     const wsUrl = new URL(`${url.replace("http", "ws")}/api/ws?sid=${sid}`);
+    // One reader per socket: it remembers where this sender's content starts,
+    // and the socket's last sequence number checks order (one sender per socket).
+    const stamps = new StampReader();
+    let lastSeq = -1;
     const socket = await RawWebSocket.open(
       wsUrl,
-      (frame, socket) => this.#onFrame(socket, user, frame),
+      (payload, socket) => {
+        if (!stamps.read(payload)) return this.#onOther(socket, decoder.decode(payload));
+        const at = performance.now();
+        this.latency.record(performance.timeOrigin + at - stamps.sentAt);
+        if (stamps.seq <= lastSeq) this.outOfOrder++;
+        lastSeq = stamps.seq;
+        this.received++;
+        this.lastFrameAt = at;
+      },
       () => {
         if (!this.#stopping) this.dropped++;
       },
@@ -124,24 +137,13 @@ class Receivers {
     this.connected++;
   }
 
-  #onFrame(socket: RawWebSocket, user: string, frame: string): void {
-    const at = frame.indexOf(CONTENT);
-    if (at === -1) {
-      if (frame.startsWith('{"message-type":"pong"')) {
-        const id = frame.slice(frame.lastIndexOf(":") + 1, -1);
-        this.probes++;
-        socket.sendText(`{"message-type":"ack","ack-id":${id}}`);
-      }
-      return;
+  // Frames without a stamp: answer the server's heartbeat probes.
+  #onOther(socket: RawWebSocket, frame: string): void {
+    if (frame.startsWith('{"message-type":"pong"')) {
+      const id = frame.slice(frame.lastIndexOf(":") + 1, -1);
+      this.probes++;
+      socket.sendText(`{"message-type":"ack","ack-id":${id}}`);
     }
-    const start = at + CONTENT.length;
-    const bar = frame.indexOf("|", start);
-    this.latency.record(now() - Number(frame.slice(start, bar)));
-    const seq = Number(frame.slice(bar + 1, frame.indexOf("|", bar + 1)));
-    if (seq <= (this.#lastSeq.get(user) ?? -1)) this.outOfOrder++;
-    this.#lastSeq.set(user, seq);
-    this.received++;
-    this.lastFrameAt = performance.now();
   }
 
   close(): void {
@@ -211,7 +213,7 @@ async function run(plan: WorkerPlan): Promise<WorkerResult> {
   const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream()).getReader();
   await untilLine(lines, "connect");
   const opened = performance.now();
-  await inBatches(plan.receivers, 200, (user) => receivers.open(plan.url, user, sids.get(user)!));
+  await inBatches(plan.receivers, 200, (user) => receivers.open(plan.url, sids.get(user)!));
   const pinger = plan.pingMs > 0
     ? setInterval(() => {
       for (const socket of receivers.sockets) {

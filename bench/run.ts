@@ -70,6 +70,8 @@ export interface Figures {
   /** Server heartbeat probes (`pong`) received and answered with `ack`. */
   probes: number;
   drainMs?: number;
+  /** Server RSS in MB every 10 s of the load window: growth that does not level off is a leak. */
+  rssTimelineMb: number[];
 }
 
 /** How to set up and check one run. */
@@ -135,11 +137,18 @@ export async function measure(spec: RunSpec): Promise<Figures> {
         )
       )
       : undefined;
+    const timeline: number[] = [];
+    const rssTimer = setInterval(async () => {
+      if (performance.now() - before.at <= spec.windowMs) {
+        timeline.push((await sampleProcess(server.pid)).rssBytes / 1e6);
+      }
+    }, 10_000);
     const lines = await Promise.all(
       workers.map((worker) => worker.waitFor(/^result (.*)$/, 300_000)),
     );
     const after = await sampleProcess(server.pid);
     const [windowEnd, machineAfter] = (await loadEnd) ?? [after, await sampleMachine(workers)];
+    clearInterval(rssTimer);
     const results: WorkerResult[] = lines.map((match) => JSON.parse(match[1]));
     const serverSeconds = windowEnd.cpuSeconds - before.cpuSeconds;
     const wallSeconds = (windowEnd.at - before.at) / 1000;
@@ -150,7 +159,10 @@ export async function measure(spec: RunSpec): Promise<Figures> {
       generatorCoreCpu: percent(machineAfter.core1 - machineBefore.core1),
       interruptCpu: percent(machineAfter.interrupts - machineBefore.interrupts),
     };
-    return figures(spec, results, { atStart, loggedIn, before, windowEnd, after }, cores);
+    return {
+      ...figures(spec, results, { atStart, loggedIn, before, windowEnd, after }, cores),
+      rssTimelineMb: timeline,
+    };
   } finally {
     await Promise.all(workers.map((worker) => worker.stop()));
     await server.stop();
@@ -200,7 +212,7 @@ function figures(
     after: ProcSample;
   },
   cores: Pick<Figures, "otherCpu" | "serverCoreCpu" | "generatorCoreCpu" | "interruptCpu">,
-): Figures {
+): Omit<Figures, "rssTimelineMb"> {
   const latency = new Histogram();
   for (const result of results) latency.merge(result.latency);
   const { p50, p90, p99, max } = latency.summary();

@@ -42,6 +42,9 @@ export function fmt(n: number | undefined | null, digits = 0): string {
 const perSocket = (f: Figures, n: number) => (f.connected > 100 ? fmt(n) : "-");
 const ratio = (a: number, b: number) => (b > 0 && Number.isFinite(a) ? (a / b).toFixed(2) : "");
 
+const perCpuSecond = (f: Figures) =>
+  f.serverCpu > 0 && f.deliveredPerSecond > 0 ? f.deliveredPerSecond / (f.serverCpu / 100) : NaN;
+
 /** Columns: heading, the cell of a row, and the cell of a ratio row (Huayi IM / baseline). */
 const COLUMNS: [string, (f: Figures) => string, (h: Figures, b: Figures) => string][] = [
   [
@@ -57,6 +60,9 @@ const COLUMNS: [string, (f: Figures) => string, (h: Figures, b: Figures) => stri
   ["p99", (f) => fmt(f.p99, 1), (h, b) => ratio(h.p99, b.p99)],
   ["max", (f) => fmt(f.max, 1), () => ""],
   ["srv CPU%", (f) => fmt(f.serverCpu), (h, b) => ratio(h.serverCpu, b.serverCpu)],
+  // Deliveries per second of server CPU: the server's cost, even when the
+  // generators (not the server) cap the rate.
+  ["deliv/CPU-s", (f) => fmt(perCpuSecond(f)), (h, b) => ratio(perCpuSecond(h), perCpuSecond(b))],
   ["gen CPU%", (f) => fmt(f.generatorCpu), () => ""],
   ["core0%", (f) => fmt(f.serverCoreCpu), () => ""],
   ["core1%", (f) => fmt(f.generatorCoreCpu), () => ""],
@@ -103,7 +109,8 @@ export function renderTable(rows: Row[]): string[] {
 }
 
 /**
- * Why some rows should not be trusted as the server's figures.
+ * Notes under the table: rows that may measure the generator or the machine
+ * rather than the server, and how the server's memory moved in long runs.
  *
  * @example Usage
  * ```ts ignore
@@ -113,6 +120,14 @@ export function renderTable(rows: Row[]): string[] {
 export function warnings(rows: Row[]): string[] {
   const out: string[] = [];
   for (const { label, target, figures: f } of rows) {
+    const timeline = f.rssTimelineMb ?? [];
+    if (timeline.length >= 3) {
+      out.push(
+        `${label} on ${target}: server RSS every 10 s of the window: ${
+          timeline.map((mb) => fmt(mb)).join(" → ")
+        } MB`,
+      );
+    }
     const generators = Math.max(f.generatorCpu, f.generatorCoreCpu);
     if (generators >= SATURATED_CPU) {
       out.push(

@@ -12,7 +12,6 @@
  */
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** Frame opcodes the client reacts to. */
 export const Opcode = { text: 1, close: 8, ping: 9, pong: 10 } as const;
@@ -99,7 +98,8 @@ export function encodeClientFrame(opcode: number, payload: Uint8Array): Uint8Arr
 }
 
 /**
- * A client socket: text frames arrive as strings through `onText` (with the
+ * A client socket: text frames arrive as bytes through `onText` (valid during
+ * the call only, so nothing is decoded or copied that the reader skips; with the
  * socket, since the first frames may come before `open` has returned);
  * `onClose` runs once when the connection ends for any reason.
  *
@@ -122,7 +122,7 @@ export class RawWebSocket {
   /** Connects, upgrades, and starts reading; rejects if the upgrade is refused. */
   static async open(
     url: URL,
-    onText: (text: string, socket: RawWebSocket) => void,
+    onText: (payload: Uint8Array, socket: RawWebSocket) => void,
     onClose: () => void,
     readBufferBytes = 16 * 1024,
   ): Promise<RawWebSocket> {
@@ -181,12 +181,12 @@ export class RawWebSocket {
   async #readLoop(
     buffer: Uint8Array,
     first: Uint8Array,
-    onText: (text: string, socket: RawWebSocket) => void,
+    onText: (payload: Uint8Array, socket: RawWebSocket) => void,
     onClose: () => void,
   ): Promise<void> {
     const parser = new FrameParser();
     const onFrame = (opcode: number, payload: Uint8Array) => {
-      if (opcode === Opcode.text) onText(decoder.decode(payload), this);
+      if (opcode === Opcode.text) onText(payload, this);
       else if (opcode === Opcode.ping) this.#send(Opcode.pong, payload.slice());
       else if (opcode === Opcode.close) this.close();
     };

@@ -27,6 +27,7 @@ const figures = (over: Partial<Figures>): Figures => ({
   connected: 10,
   dropped: 0,
   probes: 0,
+  rssTimelineMb: [],
   ...over,
 });
 

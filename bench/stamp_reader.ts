@@ -1,0 +1,78 @@
+/**
+ * Reads the send time and sequence number the generators put at the start of
+ * a message's content (`"content":"<ms since epoch>|<seq>|…"`) straight from
+ * a frame's bytes: no text decoding, no strings, no allocation per frame. At
+ * 200,000 frames/s on the generators' one core that is the difference between
+ * measuring the server and measuring the generator.
+ *
+ * @module
+ */
+
+const CONTENT = Array.from('"content":"', (c) => c.charCodeAt(0));
+const BAR = 0x7c;
+const DOT = 0x2e;
+const ZERO = 0x30;
+
+/**
+ * Reads stamps from the frames of one socket. Frames to one socket from one
+ * sender have the same prefix, so where the content began last time is tried
+ * first and a scan is needed only when the frame's shape changes.
+ *
+ * @example Usage
+ * ```ts
+ * import { StampReader } from "./stamp_reader.ts";
+ * const reader = new StampReader();
+ * reader.read(new TextEncoder().encode('{"content":"1700000000000.250|7|xx"}')); // true
+ * // reader.sentAt === 1700000000000.25, reader.seq === 7
+ * ```
+ */
+export class StampReader {
+  /** The send time of the last frame read, ms since the epoch. */
+  sentAt = 0;
+  /** The sequence number of the last frame read. */
+  seq = 0;
+  #start = -1;
+
+  /** Reads a frame's stamp; false when the frame has no stamped content (a probe, a notice). */
+  read(payload: Uint8Array): boolean {
+    if (!(this.#start > 0 && contentAt(payload, this.#start - CONTENT.length))) {
+      this.#start = findContent(payload);
+      if (this.#start === -1) return false;
+    }
+    let at = this.#start;
+    let whole = 0;
+    for (; at < payload.length && payload[at] !== DOT && payload[at] !== BAR; at++) {
+      whole = whole * 10 + payload[at] - ZERO;
+    }
+    let fraction = 0;
+    let scale = 1;
+    if (payload[at] === DOT) {
+      for (at++; at < payload.length && payload[at] !== BAR; at++) {
+        fraction = fraction * 10 + payload[at] - ZERO;
+        scale *= 10;
+      }
+    }
+    let seq = 0;
+    for (at++; at < payload.length && payload[at] !== BAR; at++) {
+      seq = seq * 10 + payload[at] - ZERO;
+    }
+    if (at >= payload.length) return false;
+    this.sentAt = whole + fraction / scale;
+    this.seq = seq;
+    return true;
+  }
+}
+
+function contentAt(payload: Uint8Array, at: number): boolean {
+  if (at < 0 || at + CONTENT.length > payload.length) return false;
+  for (let i = 0; i < CONTENT.length; i++) if (payload[at + i] !== CONTENT[i]) return false;
+  return true;
+}
+
+// Where the content's first character is, or -1.
+function findContent(payload: Uint8Array): number {
+  for (let at = payload.indexOf(CONTENT[0]); at !== -1; at = payload.indexOf(CONTENT[0], at + 1)) {
+    if (contentAt(payload, at)) return at + CONTENT.length;
+  }
+  return -1;
+}

@@ -1,0 +1,28 @@
+import assert from "node:assert/strict";
+import { StampReader } from "../../bench/stamp_reader.ts";
+
+const encode = (text: string) => new TextEncoder().encode(text);
+const frame = (content: string, from = "p2p_1") =>
+  encode(
+    `{"message-type":"message","from":"${from}","to":["p2p_2"],"topic":"",` +
+      `"content-type":"text/plain","content":"${content}"}`,
+  );
+
+Deno.test("bench StampReader: send time and sequence from a frame's bytes", () => {
+  const reader = new StampReader();
+  assert.ok(reader.read(frame("1795417815158.123|42|xxxx")));
+  assert.equal(reader.sentAt, 1795417815158.123);
+  assert.equal(reader.seq, 42);
+  // The same shape again (the remembered offset), then another shape (a scan).
+  assert.ok(reader.read(frame("1795417815159.5|43|")));
+  assert.deepEqual([reader.sentAt, reader.seq], [1795417815159.5, 43]);
+  assert.ok(reader.read(frame("1795417815160|0|", "a_much_longer_sender")));
+  assert.deepEqual([reader.sentAt, reader.seq], [1795417815160, 0]);
+});
+
+Deno.test("bench StampReader: frames without a stamp are refused", () => {
+  const reader = new StampReader();
+  assert.equal(reader.read(encode('{"message-type":"pong","to":"u","message-id":3}')), false);
+  assert.equal(reader.read(frame("hello")), false, "no bar: not one of ours");
+  assert.equal(reader.read(encode("")), false);
+});
