@@ -13,6 +13,7 @@
  * deno task bench --scenario scaling
  * deno task bench --runs 3                          # medians of 3 runs
  * deno task bench --scenario fanout --profile       # V8 CPU profile of the server in bench/out/
+ * deno task bench --scenario conns --server-v8-flags=--max-old-space-size=256  # memory settings
  * ```
  *
  * @module
@@ -51,7 +52,10 @@ function parseArgs(args: string[]): Options {
     probeIntervalMs: 5000,
   };
   for (let i = 0; i < args.length; i++) {
-    const [flag, inline] = args[i].split("=", 2);
+    // Split at the first "=" only: a value may hold one (--server-v8-flags=--x=1).
+    const eq = args[i].indexOf("=");
+    const flag = eq === -1 ? args[i] : args[i].slice(0, eq);
+    const inline = eq === -1 ? undefined : args[i].slice(eq + 1);
     const value = () => inline ?? args[++i];
     switch (flag) {
       case "--scenario":
@@ -67,6 +71,9 @@ function parseArgs(args: string[]): Options {
       }
       case "--step":
         options.step = true;
+        break;
+      case "--server-v8-flags":
+        options.serverV8Flags = value();
         break;
       case "--profile":
         options.profileDir = new URL("./out/", import.meta.url).pathname;

@@ -81,6 +81,8 @@ export interface RunSpec {
   serverFlags: string[];
   /** Write a V8 CPU profile of the server into this directory. */
   profileDir?: string;
+  /** V8 flags for the server, passed as `--v8-flags=`. */
+  v8Flags?: string;
   /** The offered-load window (ms after `go`) that CPU figures cover; 0 for the whole run. */
   windowMs: number;
   /** Listen on every address (the `conns` scenario spreads clients over 127.0.0.x). */
@@ -103,6 +105,7 @@ export async function measure(spec: RunSpec): Promise<Figures> {
   // Other work on the two cores skews everything: start on a quiet machine when possible.
   await waitForQuiet();
   const profileFlags = spec.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${spec.profileDir}`] : [];
+  if (spec.v8Flags) profileFlags.push(`--v8-flags=${spec.v8Flags}`);
   const host = spec.anyAddress ? "0.0.0.0" : "127.0.0.1";
   // The least each server needs: what `deno task start` grants Huayi IM, net alone for the baseline.
   const server = spec.target === "huayi"

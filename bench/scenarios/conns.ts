@@ -19,6 +19,7 @@ export function conns(target: Target, o: ScenarioOptions): Promise<Figures> {
   return measure({
     target,
     profileDir: o.profileDir,
+    v8Flags: o.serverV8Flags,
     // A short probe period so probes and their acks run inside the window; the
     // silence limit stays well above the client's ping period.
     serverFlags: ["--probe-interval-ms", String(probeMs)],

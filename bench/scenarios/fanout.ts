@@ -17,6 +17,7 @@ export function fanout(target: Target, o: ScenarioOptions): Promise<Figures> {
   return measure({
     target,
     profileDir: o.profileDir,
+    v8Flags: o.serverV8Flags,
     serverFlags: [],
     windowMs: o.seconds * 1000,
     plans: async (url) => {

@@ -13,6 +13,7 @@ export function offline(target: Target, o: ScenarioOptions): Promise<Figures> {
   return measure({
     target,
     profileDir: o.profileDir,
+    v8Flags: o.serverV8Flags,
     serverFlags: [],
     windowMs: 0,
     plans: (url) =>

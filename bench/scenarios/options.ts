@@ -18,6 +18,8 @@ export interface ScenarioOptions {
   probeIntervalMs: number;
   /** Directory for a CPU profile of the server, if wanted. */
   profileDir?: string;
+  /** V8 flags for the server (e.g. `--max-old-space-size=256`), to test memory settings. */
+  serverV8Flags?: string;
 }
 
 /**

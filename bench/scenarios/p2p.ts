@@ -15,6 +15,7 @@ export function p2p(target: Target, o: ScenarioOptions): Promise<Figures> {
   return measure({
     target,
     profileDir: o.profileDir,
+    v8Flags: o.serverV8Flags,
     serverFlags: [],
     windowMs: o.seconds * 1000,
     plans: (url) => {
