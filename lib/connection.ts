@@ -137,14 +137,8 @@ export class Connection {
   deliver(delivery: Delivery): void {
     if (this.closed) {
       this.#store.push(this.username, delivery);
-    } else if (
-      this.#outbox.awaited && this.#socket.readyState === WebSocket.OPEN &&
-      this.#socket.bufferedAmount <= HIGH_WATER_BYTES
-    ) {
-      // The writer is idle on an empty outbox and the socket has room: write
-      // now, exactly as the writer would next, without waking it for one frame.
-      // (Nothing is queued or stored ahead of this frame, so order holds.)
-      this.#socket.send(delivery.frame);
+    } else if (this.#writeIfIdle(delivery.frame)) {
+      // Written at once: nothing was queued or stored ahead of it.
     } else if (this.#spilled || !this.#outbox.trySend(delivery)) {
       this.#store.push(this.username, delivery);
       this.#spilled = true;
@@ -164,7 +158,25 @@ export class Connection {
    * soon after.
    */
   notify(frame: string): void {
-    this.#outbox.trySend({ frame, sentAt: Date.now(), transient: true });
+    if (!this.#writeIfIdle(frame)) {
+      this.#outbox.trySend({ frame, sentAt: Date.now(), transient: true });
+    }
+  }
+
+  /**
+   * When the writer is idle on an empty outbox and the socket has room,
+   * writes `frame` now — exactly the write the writer would do next — instead
+   * of waking the writer for one frame.
+   */
+  #writeIfIdle(frame: string): boolean {
+    if (
+      !this.#outbox.awaited || this.#socket.readyState !== WebSocket.OPEN ||
+      this.#socket.bufferedAmount > HIGH_WATER_BYTES
+    ) {
+      return false;
+    }
+    this.#socket.send(frame);
+    return true;
   }
 
   /** Drops queued frames of a deleted topic, and lets stored ones into the room it makes. */
