@@ -50,6 +50,12 @@ export interface Route {
 /** Methods `/healthz` answers: the contract says any. */
 export const HEALTH_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 
+/** A route that matches a request's path, with the path's parameters. */
+interface Candidate {
+  route: Route;
+  params: Record<string, string>;
+}
+
 /** How the API reaches the rest of the server. */
 export interface ApiDependencies {
   hub: Hub;
@@ -156,17 +162,21 @@ export function routes({ hub, upgrade }: ApiDependencies): Route[] {
  */
 export function createApiHandler(deps: ApiDependencies): (request: Request) => Promise<Response> {
   const table = routes(deps).map((route) => ({ route, segments: route.path.split("/") }));
+  // Most requests hit a path without parameters: find those by a Map lookup
+  // instead of matching every pattern.
+  const exact = new Map<string, Candidate[]>();
+  for (const { route } of table) {
+    if (route.path.includes("{")) continue;
+    exact.set(route.path, [...(exact.get(route.path) ?? []), { route, params: {} }]);
+  }
+  const withParams = table.filter(({ route }) => route.path.includes("{"));
   return async (request) => {
     const url = new URL(request.url);
     const isApi = url.pathname === "/healthz" || url.pathname.startsWith("/api/") ||
       url.pathname === "/api";
     if (!isApi) return deps.fallback(request);
     try {
-      const path = url.pathname.split("/");
-      const candidates = table.flatMap(({ route, segments }) => {
-        const params = matchPath(segments, path);
-        return params ? [{ route, params }] : [];
-      });
+      const candidates = exact.get(url.pathname) ?? matchWithParams(withParams, url.pathname);
       if (candidates.length === 0) throw new Failure("not_found", `no route ${url.pathname}`);
       const found = candidates.find(({ route }) => route.methods.includes(request.method));
       if (!found) {
@@ -244,6 +254,17 @@ function topicAction(
       return json(200, { topic });
     },
   };
+}
+
+function matchWithParams(
+  table: readonly { route: Route; segments: readonly string[] }[],
+  pathname: string,
+): Candidate[] {
+  const path = pathname.split("/");
+  return table.flatMap(({ route, segments }) => {
+    const params = matchPath(segments, path);
+    return params ? [{ route, params }] : [];
+  });
 }
 
 function matchPath(
