@@ -6,6 +6,19 @@
  * @module
  */
 
+import type { HubOptions } from "../lib/hub.ts";
+
+/** Contract defaults, with a small outbox so tests fill it quickly. */
+export const HUB_OPTIONS: HubOptions = {
+  outboxCapacity: 16,
+  maxFrameBytes: 65536,
+  clientTimeoutMs: 60_000,
+  probeIntervalMs: 20_000,
+  probeMaxMisses: 3,
+  slowConsumerMs: 5_000,
+  offlineTtlMs: 600_000,
+};
+
 /** What `close()` was called with. */
 export interface CloseRecord {
   code: number | undefined;

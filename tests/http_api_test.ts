@@ -1,19 +1,11 @@
 import assert from "node:assert/strict";
 import { createApiHandler, json } from "../lib/http_api.ts";
-import { Hub, type HubOptions } from "../lib/hub.ts";
+import { Hub } from "../lib/hub.ts";
 import { silentLogger } from "../lib/log.ts";
 import { MemoryOfflineStore } from "../lib/offline_store.ts";
 import type { Session } from "../lib/sessions.ts";
+import { HUB_OPTIONS as OPTIONS } from "./fake_socket.ts";
 
-const OPTIONS: HubOptions = {
-  outboxCapacity: 16,
-  maxFrameBytes: 65536,
-  clientTimeoutMs: 60_000,
-  probeIntervalMs: 20_000,
-  probeMaxMisses: 3,
-  slowConsumerMs: 5_000,
-  offlineTtlMs: 600_000,
-};
 const MAX_BODY = 1000;
 const T = "philosophers_stone";
 

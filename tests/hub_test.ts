@@ -4,17 +4,8 @@ import { Hub, type HubOptions } from "../lib/hub.ts";
 import type { LogFields } from "../lib/log.ts";
 import { MemoryOfflineStore } from "../lib/offline_store.ts";
 import type { Session } from "../lib/sessions.ts";
-import { FakeSocket, settle, waitFor } from "./fake_socket.ts";
+import { FakeSocket, HUB_OPTIONS as OPTIONS, settle, waitFor } from "./fake_socket.ts";
 
-const OPTIONS: HubOptions = {
-  outboxCapacity: 16,
-  maxFrameBytes: 65536,
-  clientTimeoutMs: 60_000,
-  probeIntervalMs: 20_000,
-  probeMaxMisses: 3,
-  slowConsumerMs: 5_000,
-  offlineTtlMs: 600_000,
-};
 const T = "philosophers_stone";
 
 /** A started hub; `stop()` aborts its signal (every test must call it). */
