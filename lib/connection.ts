@@ -137,7 +137,7 @@ export class Connection {
   deliver(delivery: Delivery): void {
     if (this.closed) {
       this.#store.push(this.username, delivery);
-    } else if (this.#writeIfIdle(delivery.frame)) {
+    } else if (!this.#spilled && this.#writeIfIdle(delivery.frame)) {
       // Written at once: nothing was queued or stored ahead of it.
     } else if (this.#spilled || !this.#outbox.trySend(delivery)) {
       this.#store.push(this.username, delivery);
