@@ -6,9 +6,9 @@
  */
 
 import { ConfigError, HelpRequested, parseConfig, usage } from "./lib/config.ts";
-import { stderrLogger } from "./lib/log.ts";
+import { stderrLogger } from "./lib/telemetry/log.ts";
 import { serve } from "./lib/server.ts";
-import { createStaticHandler } from "./lib/static_files.ts";
+import { createStaticHandler } from "./lib/http/static_files.ts";
 
 function readEnvironment(): Record<string, string | undefined> {
   const names = [

@@ -7,10 +7,10 @@
  */
 
 import type { Config } from "./config.ts";
-import { createApiHandler, json } from "./http_api.ts";
-import { Hub } from "./hub.ts";
-import type { Logger } from "./log.ts";
-import { MemoryOfflineStore } from "./offline_store.ts";
+import { createApiHandler, json } from "./http/api.ts";
+import { Hub } from "./realtime/hub.ts";
+import type { Logger } from "./telemetry/log.ts";
+import { MemoryOfflineStore } from "./store/offline_store.ts";
 
 /** A running server. */
 export interface RunningServer {

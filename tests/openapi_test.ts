@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { CloseCode } from "../lib/connection.ts";
+import { CloseCode } from "../lib/realtime/connection.ts";
 import { parseConfig } from "../lib/config.ts";
-import { type ApiDependencies, routes } from "../lib/http_api.ts";
+import { type ApiDependencies, routes } from "../lib/http/api.ts";
 
 const METHODS = new Set(["get", "head", "post", "put", "patch", "delete", "options", "trace"]);
 const document = await Deno.readTextFile(new URL("../openapi.yaml", import.meta.url));

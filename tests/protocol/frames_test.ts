@@ -7,7 +7,7 @@ import {
   pong,
   systemNotice,
   topicMessage,
-} from "../lib/frames.ts";
+} from "../../lib/protocol/frames.ts";
 
 Deno.test("frames: directMessageEncoder produces the contract's one-to-one frame", () => {
   const encode = directMessageEncoder("Harry", "Are you OK ?");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { Failure } from "../lib/errors.ts";
-import { TopicRegistry } from "../lib/topics.ts";
+import { Failure } from "../../lib/protocol/errors.ts";
+import { TopicRegistry } from "../../lib/core/topics.ts";
 
 const T = "philosophers_stone";
 

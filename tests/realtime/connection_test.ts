@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { CloseCode, Connection, type ConnectionOptions } from "../lib/connection.ts";
-import type { Delivery } from "../lib/frames.ts";
-import { MemoryOfflineStore } from "../lib/offline_store.ts";
-import type { Session } from "../lib/sessions.ts";
+import { CloseCode, Connection, type ConnectionOptions } from "../../lib/realtime/connection.ts";
+import type { Delivery } from "../../lib/protocol/frames.ts";
+import { MemoryOfflineStore } from "../../lib/store/offline_store.ts";
+import type { Session } from "../../lib/core/sessions.ts";
 import { FakeSocket, settle, waitFor } from "./fake_socket.ts";
 
 const HIGH_WATER = 64 * 1024;

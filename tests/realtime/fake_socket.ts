@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { HubOptions } from "../lib/hub.ts";
+import type { HubOptions } from "../../lib/realtime/hub.ts";
 
 /** Contract defaults, with a small outbox so tests fill it quickly. */
 export const HUB_OPTIONS: HubOptions = {

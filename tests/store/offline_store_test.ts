@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { MemoryOfflineStore } from "../lib/offline_store.ts";
-import type { Delivery } from "../lib/frames.ts";
+import { MemoryOfflineStore } from "../../lib/store/offline_store.ts";
+import type { Delivery } from "../../lib/protocol/frames.ts";
 
 const TTL = 1000;
 

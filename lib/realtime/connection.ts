@@ -13,11 +13,11 @@
  * @module
  */
 
-import { Channel } from "./channel.ts";
-import { ack, badRequest, type Delivery, parseClientFrame, pong } from "./frames.ts";
+import { Channel } from "../util/channel.ts";
+import { ack, badRequest, type Delivery, parseClientFrame, pong } from "../protocol/frames.ts";
 import { Heartbeat, type HeartbeatTimings } from "./heartbeat.ts";
-import type { OfflineStore } from "./offline_store.ts";
-import type { Session } from "./sessions.ts";
+import type { OfflineStore } from "../store/offline_store.ts";
+import type { Session } from "../core/sessions.ts";
 
 /** Close codes the server uses, from the contract plus RFC 6455. */
 export const CloseCode = {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { Failure } from "../lib/errors.ts";
-import { parseCreateTopic, parseLogin, parseSend } from "../lib/requests.ts";
+import { Failure } from "../../lib/protocol/errors.ts";
+import { parseCreateTopic, parseLogin, parseSend } from "../../lib/protocol/requests.ts";
 
 const direct = {
   "message-type": "message",

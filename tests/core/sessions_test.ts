@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { newSid, SessionRegistry } from "../lib/sessions.ts";
+import { newSid, SessionRegistry } from "../../lib/core/sessions.ts";
 
 Deno.test("sessions: a sid is base64url of at least 128 bits", () => {
   const sid = newSid();

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { Failure } from "../lib/errors.ts";
-import { Hub, type HubOptions } from "../lib/hub.ts";
-import type { LogFields } from "../lib/log.ts";
-import { MemoryOfflineStore } from "../lib/offline_store.ts";
-import type { Session } from "../lib/sessions.ts";
+import { Failure } from "../../lib/protocol/errors.ts";
+import { Hub, type HubOptions } from "../../lib/realtime/hub.ts";
+import type { LogFields } from "../../lib/telemetry/log.ts";
+import { MemoryOfflineStore } from "../../lib/store/offline_store.ts";
+import type { Session } from "../../lib/core/sessions.ts";
 import { FakeSocket, HUB_OPTIONS as OPTIONS, settle, waitFor } from "./fake_socket.ts";
 
 const T = "philosophers_stone";

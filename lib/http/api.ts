@@ -9,12 +9,12 @@
  * @module
  */
 
-import { Failure, type FailureKind } from "./errors.ts";
-import type { Hub } from "./hub.ts";
-import type { Logger } from "./log.ts";
-import { isName } from "./names.ts";
-import { parseCreateTopic, parseLogin, parseSend } from "./requests.ts";
-import type { Session } from "./sessions.ts";
+import { Failure, type FailureKind } from "../protocol/errors.ts";
+import type { Hub } from "../realtime/hub.ts";
+import type { Logger } from "../telemetry/log.ts";
+import { isName } from "../protocol/names.ts";
+import { parseCreateTopic, parseLogin, parseSend } from "../protocol/requests.ts";
+import type { Session } from "../core/sessions.ts";
 
 const STATUS: Record<FailureKind, number> = {
   bad_request: 400,
@@ -206,7 +206,7 @@ export function createApiHandler(deps: ApiDependencies): (request: Request) => P
  *
  * @example Usage
  * ```ts
- * import { json } from "./http_api.ts";
+ * import { json } from "./api.ts";
  * json(404, { error: "no such thing" });
  * ```
  */

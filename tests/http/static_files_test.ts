@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { CONTENT_SECURITY_POLICY, createStaticHandler } from "../lib/static_files.ts";
+import { CONTENT_SECURITY_POLICY, createStaticHandler } from "../../lib/http/static_files.ts";
 
-const WEB = new URL("../web/", import.meta.url);
+const WEB = new URL("../../web/", import.meta.url);
 const web = createStaticHandler(WEB);
 
 function get(handler: (request: Request) => Promise<Response>, path: string, init?: RequestInit) {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Channel, ChannelClosedError } from "../lib/channel.ts";
+import { Channel, ChannelClosedError } from "../../lib/util/channel.ts";
 
 Deno.test("channel: constructor rejects a capacity below 1 or not whole", () => {
   assert.throws(() => new Channel(0), RangeError);

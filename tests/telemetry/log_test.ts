@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatLine, silentLogger, stderrLogger } from "../lib/log.ts";
+import { formatLine, silentLogger, stderrLogger } from "../../lib/telemetry/log.ts";
 
 const AT = new Date(0);
 

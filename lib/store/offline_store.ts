@@ -9,8 +9,8 @@
  * @module
  */
 
-import { Fifo } from "./fifo.ts";
-import type { Delivery } from "./frames.ts";
+import { Fifo } from "../util/fifo.ts";
+import type { Delivery } from "../protocol/frames.ts";
 
 /** Where undeliverable frames wait for their user. */
 export interface OfflineStore {

@@ -11,12 +11,17 @@
  */
 
 import { CloseCode, Connection, type ConnectionOptions } from "./connection.ts";
-import { Failure } from "./errors.ts";
-import { type Delivery, directMessageEncoder, systemNotice, topicMessage } from "./frames.ts";
-import type { Logger } from "./log.ts";
-import type { OfflineStore } from "./offline_store.ts";
-import { type Session, SessionRegistry } from "./sessions.ts";
-import { TopicRegistry } from "./topics.ts";
+import { Failure } from "../protocol/errors.ts";
+import {
+  type Delivery,
+  directMessageEncoder,
+  systemNotice,
+  topicMessage,
+} from "../protocol/frames.ts";
+import type { Logger } from "../telemetry/log.ts";
+import type { OfflineStore } from "../store/offline_store.ts";
+import { type Session, SessionRegistry } from "../core/sessions.ts";
+import { TopicRegistry } from "../core/topics.ts";
 
 /** What the hub needs from the configuration. */
 export interface HubOptions extends ConnectionOptions {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { createApiHandler, json } from "../lib/http_api.ts";
-import { Hub } from "../lib/hub.ts";
-import { silentLogger } from "../lib/log.ts";
-import { MemoryOfflineStore } from "../lib/offline_store.ts";
-import type { Session } from "../lib/sessions.ts";
-import { HUB_OPTIONS as OPTIONS } from "./fake_socket.ts";
+import { createApiHandler, json } from "../../lib/http/api.ts";
+import { Hub } from "../../lib/realtime/hub.ts";
+import { silentLogger } from "../../lib/telemetry/log.ts";
+import { MemoryOfflineStore } from "../../lib/store/offline_store.ts";
+import type { Session } from "../../lib/core/sessions.ts";
+import { HUB_OPTIONS as OPTIONS } from "../realtime/fake_socket.ts";
 
 const MAX_BODY = 1000;
 const T = "philosophers_stone";

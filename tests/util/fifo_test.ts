@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Fifo } from "../lib/fifo.ts";
+import { Fifo } from "../../lib/util/fifo.ts";
 
 function drain<T>(queue: Fifo<T>): T[] {
   const out: T[] = [];

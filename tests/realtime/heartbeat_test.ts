@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Heartbeat } from "../lib/heartbeat.ts";
+import { Heartbeat } from "../../lib/realtime/heartbeat.ts";
 
 const timings = { clientTimeoutMs: 60_000, probeIntervalMs: 20_000, probeMaxMisses: 3 };
 

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { Failure } from "./errors.ts";
+import { Failure } from "../protocol/errors.ts";
 
 /**
  * The set of topics, each with its members.

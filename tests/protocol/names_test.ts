@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isName, NAME_PATTERN } from "../lib/names.ts";
+import { isName, NAME_PATTERN } from "../../lib/protocol/names.ts";
 
 Deno.test("names: valid names are 4-30 characters of a-z, A-Z, 0-9, _ and -", () => {
   for (
