@@ -5,25 +5,13 @@
  * @module
  */
 
-import { ConfigError, HelpRequested, parseConfig, usage } from "./lib/config.ts";
+import { ConfigError, HelpRequested, parseConfig, SETTING_VARIABLES, usage } from "./lib/config.ts";
 import { stderrLogger } from "./lib/telemetry/log.ts";
 import { serve } from "./lib/server.ts";
 import { createStaticHandler } from "./lib/http/static_files.ts";
 
 function readEnvironment(): Record<string, string | undefined> {
-  const names = [
-    "IM_HOST",
-    "IM_PORT",
-    "IM_CLIENT_TIMEOUT_MS",
-    "IM_PROBE_INTERVAL_MS",
-    "IM_PROBE_MAX_MISSES",
-    "IM_OFFLINE_TTL_MS",
-    "IM_OUTBOX_CAPACITY",
-    "IM_MAX_BODY_BYTES",
-    "IM_SLOW_CONSUMER_MS",
-    "IM_MAX_FRAME_BYTES",
-  ];
-  return Object.fromEntries(names.map((name) => [name, Deno.env.get(name)]));
+  return Object.fromEntries(SETTING_VARIABLES.map((name) => [name, Deno.env.get(name)]));
 }
 
 if (import.meta.main) {

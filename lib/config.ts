@@ -136,15 +136,30 @@ const SETTINGS: readonly Setting[] = [
 ];
 
 /**
+ * The environment variables the server reads: every setting's, and no other.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SETTING_VARIABLES } from "./config.ts";
+ * assert.ok(SETTING_VARIABLES.includes("IM_PORT"));
+ * assert.ok(SETTING_VARIABLES.every((name) => name.startsWith("IM_")));
+ * ```
+ */
+export const SETTING_VARIABLES: readonly string[] = SETTINGS.map((setting) => setting.env);
+
+/**
  * Builds the configuration from environment variables and command-line
  * arguments. Flags win over variables; anything malformed throws a
  * {@linkcode ConfigError} naming the setting.
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseConfig } from "./config.ts";
  * const config = parseConfig({ IM_PORT: "9000" }, ["--host", "127.0.0.1"]);
- * console.log(config.port, config.host); // 9000 127.0.0.1
+ * assert.equal(config.port, 9000);
+ * assert.equal(config.host, "127.0.0.1");
  * ```
  *
  * @param env Environment variables (only the `IM_*` names are read).
@@ -191,8 +206,9 @@ export function parseConfig(
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { usage } from "./config.ts";
- * console.log(usage());
+ * assert.match(usage(), /--port \/ IM_PORT/);
  * ```
  *
  * @returns Several lines of text.

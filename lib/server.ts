@@ -10,7 +10,7 @@ import type { Config } from "./config.ts";
 import { createApiHandler, json } from "./http/api.ts";
 import { Hub } from "./realtime/hub.ts";
 import type { Logger } from "./telemetry/log.ts";
-import { MemoryOfflineStore } from "./store/offline_store.ts";
+import { MemoryOfflineStore } from "./store/offline_store_memory.ts";
 
 /** A running server. */
 export interface RunningServer {
@@ -33,10 +33,16 @@ export interface ServeOptions {
  * Starts the server.
  *
  * @example Usage
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseConfig } from "./config.ts";
+ * import { serve } from "./server.ts";
+ * import { silentLogger } from "./telemetry/log.ts";
+ * const config = parseConfig({}, ["--host", "127.0.0.1", "--port", "0"]);
  * const controller = new AbortController();
- * const server = serve(config, { signal: controller.signal, log: stderrLogger() });
- * console.log(`listening on ${server.url}`);
+ * const server = serve(config, { signal: controller.signal, log: silentLogger });
+ * const health = await fetch(`${server.url}/healthz`);
+ * assert.deepEqual(await health.json(), { status: "ok" });
  * controller.abort();
  * await server.finished;
  * ```

@@ -18,8 +18,10 @@ export interface Session {
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { newSid } from "./sessions.ts";
- * console.log(newSid().length); // 32
+ * assert.match(newSid(), /^[A-Za-z0-9_-]{32}$/);
+ * assert.notEqual(newSid(), newSid());
  * ```
  */
 export function newSid(): string {
@@ -34,10 +36,11 @@ export function newSid(): string {
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SessionRegistry } from "./sessions.ts";
  * const sessions = new SessionRegistry();
  * const { session } = sessions.open("Harry", Date.now());
- * console.log(sessions.bySid(session.sid)?.username); // "Harry"
+ * assert.equal(sessions.bySid(session.sid)?.username, "Harry");
  * ```
  */
 export class SessionRegistry {

@@ -12,11 +12,12 @@ import { Failure } from "../protocol/errors.ts";
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TopicRegistry } from "./topics.ts";
  * const topics = new TopicRegistry();
  * topics.create("philosophers_stone", "Harry");
  * topics.join("philosophers_stone", "Ron");
- * console.log([...topics.members("philosophers_stone")]); // ["Harry", "Ron"]
+ * assert.deepEqual([...topics.members("philosophers_stone")], ["Harry", "Ron"]);
  * ```
  */
 export class TopicRegistry {

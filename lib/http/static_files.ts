@@ -71,9 +71,15 @@ interface CachedFile {
  * allowed (405 otherwise).
  *
  * @example Usage
- * ```ts ignore
- * const files = createStaticHandler(new URL("./web/", import.meta.url));
- * Deno.serve((request) => files(request));
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createStaticHandler } from "./static_files.ts";
+ * const files = createStaticHandler(new URL("../../web/", import.meta.url));
+ * const page = await files(new Request("http://localhost/"));
+ * assert.equal(page.status, 200);
+ * assert.match(page.headers.get("content-type")!, /^text\/html/);
+ * await page.body?.cancel();
+ * assert.equal((await files(new Request("http://localhost/%2e%2e/deno.json"))).status, 404);
  * ```
  *
  * @param root The directory to serve; a trailing slash is added if missing.

@@ -22,8 +22,11 @@ export type FailureKind =
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Failure } from "./errors.ts";
- * throw new Failure("not_found", "topic philosophers_stone does not exist");
+ * const failure = new Failure("not_found", "topic philosophers_stone does not exist");
+ * assert.equal(failure.kind, "not_found");
+ * assert.ok(failure instanceof Error);
  * ```
  */
 export class Failure extends Error {

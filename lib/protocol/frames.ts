@@ -1,24 +1,12 @@
 /**
- * WebSocket frames both ways: encoders for what the server sends, a parser for
- * what clients send, and {@linkcode Delivery}, a frame on its way to one user.
+ * WebSocket frames both ways: encoders for what the server sends and a parser
+ * for what clients send.
  *
  * Frames are encoded to text once, when a message is accepted, and the same
  * string is shared by every recipient that gets identical bytes.
  *
  * @module
  */
-
-/** A frame on its way to one user, as it sits in an outbox or the offline store. */
-export interface Delivery {
-  /** The encoded frame. */
-  readonly frame: string;
-  /** When the message was accepted (ms since the epoch); stored frames expire from here. */
-  readonly sentAt: number;
-  /** The topic a chat message belongs to, so deleting the topic can purge it. */
-  readonly topic?: string;
-  /** Heartbeat answers and error notices: only meaningful on the socket they were meant for, never stored. */
-  readonly transient?: boolean;
-}
 
 /** The system notices of the contract. */
 export type SystemNotice = "__topic_is_deleted__" | "__topic_not_found__";
@@ -29,9 +17,13 @@ export type SystemNotice = "__topic_is_deleted__" | "__topic_not_found__";
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { directMessageEncoder } from "./frames.ts";
  * const encode = directMessageEncoder("Harry", "Are you OK ?");
- * console.log(encode("Ron")); // {"message-type":"message","from":"Harry","to":["Ron"],...}
+ * assert.deepEqual(JSON.parse(encode("Ron_W")), {
+ *   "message-type": "message", from: "Harry", to: ["Ron_W"], topic: "",
+ *   "content-type": "text/plain", content: "Are you OK ?",
+ * });
  * ```
  *
  * @param from The sender's username.
@@ -50,8 +42,11 @@ export function directMessageEncoder(from: string, content: string): (to: string
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { topicMessage } from "./frames.ts";
- * topicMessage("Harry", ["Ron"], "philosophers_stone", "hi");
+ * const frame = JSON.parse(topicMessage("Harry", ["Ron_W"], "philosophers_stone", "hi"));
+ * assert.equal(frame.topic, "philosophers_stone");
+ * assert.deepEqual(frame.to, ["Ron_W"]);
  * ```
  */
 export function topicMessage(
@@ -75,8 +70,12 @@ export function topicMessage(
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { systemNotice } from "./frames.ts";
- * systemNotice("__topic_is_deleted__", "philosophers_stone");
+ * assert.deepEqual(JSON.parse(systemNotice("__topic_is_deleted__", "philosophers_stone")), {
+ *   "message-type": "system", topic: "__topic_is_deleted__",
+ *   "content-type": "application/json", content: { topic: "philosophers_stone" },
+ * });
  * ```
  */
 export function systemNotice(notice: SystemNotice, topic: string): string {
@@ -93,8 +92,11 @@ export function systemNotice(notice: SystemNotice, topic: string): string {
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { badRequest } from "./frames.ts";
- * badRequest("frame is not valid JSON");
+ * const frame = JSON.parse(badRequest("frame is not valid JSON"));
+ * assert.equal(frame.topic, "__bad_request__");
+ * assert.deepEqual(frame.content, { error: "frame is not valid JSON" });
  * ```
  */
 export function badRequest(error: string): string {
@@ -111,8 +113,9 @@ export function badRequest(error: string): string {
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pong } from "./frames.ts";
- * pong("Ron", 11); // {"message-type":"pong","to":"Ron","message-id":11}
+ * assert.equal(pong("Ron_W", 11), '{"message-type":"pong","to":"Ron_W","message-id":11}');
  * ```
  */
 export function pong(to: string, messageId: number): string {
@@ -124,8 +127,10 @@ export function pong(to: string, messageId: number): string {
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ack } from "./frames.ts";
- * ack(10); // {"message-type":"ack","ack-id":10}
+ * assert.equal(ack(10), '{"message-type":"ack","ack-id":10}');
+ * assert.equal(ack("ten"), '{"message-type":"ack","ack-id":"ten"}');
  * ```
  */
 export function ack(id: FrameId): string {
@@ -148,9 +153,13 @@ export type ParsedFrame = { ok: true; frame: ClientFrame } | { ok: false; error:
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseClientFrame } from "./frames.ts";
- * parseClientFrame('{"message-type":"ping","message-id":10,"from":"Ron"}');
- * // { ok: true, frame: { type: "ping", id: 10 } }
+ * assert.deepEqual(parseClientFrame('{"message-type":"ping","message-id":10,"from":"Ron_W"}'), {
+ *   ok: true,
+ *   frame: { type: "ping", id: 10 },
+ * });
+ * assert.equal(parseClientFrame("not json").ok, false);
  * ```
  *
  * @param text The frame's text.

@@ -12,8 +12,11 @@ export const NAME_PATTERN: RegExp = /^[a-zA-Z0-9_-]{4,30}$/;
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isName } from "./names.ts";
- * console.log(isName("Harry"), isName("Ha"), isName("Hаrry")); // true false false (Cyrillic а)
+ * assert.equal(isName("Harry"), true);
+ * assert.equal(isName("Ha"), false); // too short
+ * assert.equal(isName("Hаrry"), false); // a Cyrillic а
  * ```
  */
 export function isName(value: unknown): value is string {

@@ -31,8 +31,10 @@ const SEND_FIELDS = new Set(["message-type", "from", "to", "topic", "content-typ
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseLogin } from "./requests.ts";
- * parseLogin({ username: "Harry" }); // "Harry"
+ * assert.equal(parseLogin({ username: "Harry" }), "Harry");
+ * assert.throws(() => parseLogin({ username: "Ron" }), /4-30 characters/);
  * ```
  *
  * @param body Parsed JSON.
@@ -48,8 +50,9 @@ export function parseLogin(body: unknown): string {
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseCreateTopic } from "./requests.ts";
- * parseCreateTopic({ topic: "philosophers_stone" }); // "philosophers_stone"
+ * assert.equal(parseCreateTopic({ topic: "philosophers_stone" }), "philosophers_stone");
  * ```
  *
  * @param body Parsed JSON.
@@ -67,11 +70,13 @@ export function parseCreateTopic(body: unknown): string {
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseSend } from "./requests.ts";
- * parseSend({
- *   "message-type": "message", from: "Harry", to: ["Ron"],
+ * const request = parseSend({
+ *   "message-type": "message", from: "Harry", to: ["Ron_W"],
  *   "content-type": "text/plain", content: "Are you OK ?",
- * }); // { kind: "direct", from: "Harry", to: ["Ron"], content: "Are you OK ?" }
+ * });
+ * assert.deepEqual(request, { kind: "direct", from: "Harry", to: ["Ron_W"], content: "Are you OK ?" });
  * ```
  *
  * @param body Parsed JSON.

@@ -13,23 +13,18 @@
  * @module
  */
 
+import { Close, closedByClient, type CloseReason } from "../protocol/close_codes.ts";
 import { Channel } from "../util/channel.ts";
-import { ack, badRequest, type Delivery, parseClientFrame, pong } from "../protocol/frames.ts";
+import { ack, badRequest, parseClientFrame, pong } from "../protocol/frames.ts";
 import { Heartbeat, type HeartbeatTimings } from "./heartbeat.ts";
-import type { OfflineStore } from "../store/offline_store.ts";
+import type { OfflineStore, StoredFrame } from "../store/offline_store.ts";
 import type { Session } from "../core/sessions.ts";
 
-/** Close codes the server uses, from the contract plus RFC 6455. */
-export const CloseCode = {
-  /** Server shutting down. */
-  goingAway: 1001,
-  /** An incoming frame was larger than `IM_MAX_FRAME_BYTES`. */
-  tooBig: 1009,
-  loggedOut: 4000,
-  sessionReplaced: 4001,
-  heartbeatTimeout: 4008,
-  slowConsumer: 4009,
-} as const;
+/** An item of a socket's outbox: a stored frame, or one meant for this socket only. */
+export interface Delivery extends StoredFrame {
+  /** Heartbeat answers and error notices: only meaningful on the socket they were meant for, never stored. */
+  readonly transient?: boolean;
+}
 
 /** What a connection needs from the configuration. */
 export interface ConnectionOptions extends HeartbeatTimings {
@@ -38,7 +33,7 @@ export interface ConnectionOptions extends HeartbeatTimings {
 }
 
 /** Called once, when a connection ends for any reason. */
-export type OnConnectionClosed = (connection: Connection, code: number, reason: string) => void;
+export type OnConnectionClosed = (connection: Connection, why: CloseReason) => void;
 
 // The writer stops taking frames from the outbox while the socket holds more
 // than this many unsent bytes. Kept small: bytes handed to the socket count as
@@ -123,8 +118,8 @@ export class Connection {
   /** Starts reading frames and writing the outbox, offline backlog first. */
   start(): void {
     this.#socket.onmessage = (event) => this.#onFrame(event.data);
-    this.#socket.onclose = (event) => this.close(event.code, event.reason || "closed by client");
-    this.#socket.onerror = () => this.close(1006, "socket error");
+    this.#socket.onclose = (event) => this.close(closedByClient(event.code, event.reason));
+    this.#socket.onerror = () => this.close(Close.abnormal);
     this.#spilled = this.#store.has(this.username);
     this.#refill();
     this.#writeLoop();
@@ -187,9 +182,9 @@ export class Connection {
 
   /**
    * Ends the connection: keeps every unwritten frame in the store, closes the
-   * socket with `code`, and tells the owner. Safe to call more than once.
+   * socket with `why`, and tells the owner. Safe to call more than once.
    */
-  close(code: number, reason: string): void {
+  close(why: CloseReason): void {
     if (this.closed) return;
     const unwritten = this.#outbox.close();
     this.#store.requeue(this.username, unwritten.filter((d) => !d.transient));
@@ -197,9 +192,9 @@ export class Connection {
     if (
       this.#socket.readyState === WebSocket.OPEN || this.#socket.readyState === WebSocket.CONNECTING
     ) {
-      this.#socket.close(code, reason);
+      this.#socket.close(why.code, why.reason);
     }
-    this.#onClosed(this, code, reason);
+    this.#onClosed(this, why);
   }
 
   async #writeLoop(): Promise<void> {
@@ -211,7 +206,7 @@ export class Connection {
         delivery = this.#outbox.tryReceive()
       ) {
         if (this.#socket.readyState !== WebSocket.OPEN) {
-          this.close(1006, "socket closed");
+          this.close(Close.abnormal);
           // After close(), which put the rest of the outbox back: this one is older.
           if (!delivery.transient) this.#store.requeue(this.username, [delivery]);
           return;
@@ -275,12 +270,12 @@ export class Connection {
         ? data.size
         : 0;
       if (size > this.#options.maxFrameBytes) {
-        return this.close(CloseCode.tooBig, "frame too large");
+        return this.close(Close.tooBig);
       }
       return this.notify(badRequest("binary frames are not supported; send JSON text"));
     }
     if (utf8Length(data, this.#options.maxFrameBytes) > this.#options.maxFrameBytes) {
-      return this.close(CloseCode.tooBig, "frame too large");
+      return this.close(Close.tooBig);
     }
     const parsed = parseClientFrame(data);
     if (!parsed.ok) return this.notify(badRequest(parsed.error));

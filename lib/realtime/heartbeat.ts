@@ -26,11 +26,13 @@ const NONE: HeartbeatVerdict = { action: "none" };
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Heartbeat } from "./heartbeat.ts";
  * const timings = { clientTimeoutMs: 60_000, probeIntervalMs: 20_000, probeMaxMisses: 3 };
  * const heartbeat = new Heartbeat(timings, 0);
- * heartbeat.check(20_000, 20_000); // { action: "probe", id: 1 }
- * heartbeat.acknowledge(1); // true
+ * assert.deepEqual(heartbeat.check(20_000, 20_000), { action: "probe", id: 1 });
+ * assert.equal(heartbeat.acknowledge(1), true);
+ * assert.deepEqual(heartbeat.check(70_001, 5_000), { action: "close", why: "silent" });
  * ```
  */
 export class Heartbeat {

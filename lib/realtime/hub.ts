@@ -10,14 +10,10 @@
  * @module
  */
 
-import { CloseCode, Connection, type ConnectionOptions } from "./connection.ts";
+import { Close, type CloseReason } from "../protocol/close_codes.ts";
+import { Connection, type ConnectionOptions, type Delivery } from "./connection.ts";
 import { Failure } from "../protocol/errors.ts";
-import {
-  type Delivery,
-  directMessageEncoder,
-  systemNotice,
-  topicMessage,
-} from "../protocol/frames.ts";
+import { directMessageEncoder, systemNotice, topicMessage } from "../protocol/frames.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { OfflineStore } from "../store/offline_store.ts";
 import { type Session, SessionRegistry } from "../core/sessions.ts";
@@ -97,7 +93,7 @@ export class Hub {
     const { session, replaced } = this.#sessions.open(username, Date.now());
     this.#users.add(username);
     if (replaced) {
-      this.#connections.get(username)?.close(CloseCode.sessionReplaced, "session replaced");
+      this.#connections.get(username)?.close(Close.sessionReplaced);
     }
     this.#log("login", { user: username, replaced: replaced !== undefined });
     return session;
@@ -107,7 +103,7 @@ export class Hub {
   logout(session: Session): void {
     this.#sessions.close(session);
     const connection = this.#connections.get(session.username);
-    if (connection?.session === session) connection.close(CloseCode.loggedOut, "logged out");
+    if (connection?.session === session) connection.close(Close.loggedOut);
     this.#log("logout", { user: session.username });
   }
 
@@ -123,27 +119,29 @@ export class Hub {
    * previous one (4001), and starts delivering to it, offline backlog first.
    */
   attach(session: Session, socket: WebSocket): void {
-    if (this.#stopped) return socket.close(CloseCode.goingAway, "server shutting down");
+    if (this.#stopped) return closeSocket(socket, Close.goingAway);
     if (!this.#sessions.isLive(session)) {
       const replaced = this.#sessions.byUser(session.username) !== undefined;
       return replaced
-        ? socket.close(CloseCode.sessionReplaced, "session replaced")
-        : socket.close(CloseCode.loggedOut, "logged out");
+        ? closeSocket(socket, Close.sessionReplaced)
+        : closeSocket(socket, Close.loggedOut);
     }
-    this.#connections.get(session.username)?.close(CloseCode.sessionReplaced, "session replaced");
+    this.#connections.get(session.username)?.close(Close.sessionReplaced);
     session.lastSeen = Date.now();
+    // Read before start(): the connection begins by taking the backlog.
+    const backlog = this.#store.has(session.username);
     const connection = new Connection(session, socket, this.#store, this.#options, this.#onClosed);
     this.#connections.set(session.username, connection);
     connection.start();
-    this.#log("connect", { user: session.username, backlog: this.#store.has(session.username) });
+    this.#log("connect", { user: session.username, backlog });
   }
 
-  #onClosed = (connection: Connection, code: number, reason: string): void => {
+  #onClosed = (connection: Connection, why: CloseReason): void => {
     if (this.#connections.get(connection.username) === connection) {
       this.#connections.delete(connection.username);
     }
-    const event = code === CloseCode.slowConsumer ? "slow-consumer" : "disconnect";
-    this.#log(event, { user: connection.username, code, reason });
+    const event = why === Close.slowConsumer ? "slow-consumer" : "disconnect";
+    this.#log(event, { user: connection.username, code: why.code, reason: why.reason });
   };
 
   // ---- presence ----
@@ -255,13 +253,13 @@ export class Hub {
     for (const connection of this.#connections.values()) {
       const fullSince = connection.fullSince;
       if (fullSince !== 0 && now - fullSince > slowConsumerMs) {
-        connection.close(CloseCode.slowConsumer, "slow consumer");
+        connection.close(Close.slowConsumer);
         continue;
       }
       const verdict = connection.heartbeat.check(now, connection.session.lastSeen);
       if (verdict.action === "probe") connection.probe(verdict.id);
       else if (verdict.action === "close") {
-        connection.close(CloseCode.heartbeatTimeout, "heartbeat timeout");
+        connection.close(Close.heartbeatTimeout);
       }
     }
     this.#store.sweep();
@@ -272,7 +270,11 @@ export class Hub {
     clearInterval(this.#clock);
     this.#clock = undefined;
     for (const connection of this.#connections.values()) {
-      connection.close(CloseCode.goingAway, "server shutting down");
+      connection.close(Close.goingAway);
     }
   }
+}
+
+function closeSocket(socket: WebSocket, why: CloseReason): void {
+  socket.close(why.code, why.reason);
 }

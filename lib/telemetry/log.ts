@@ -13,19 +13,27 @@ export type Logger = (event: string, fields?: LogFields) => void;
 const encoder = new TextEncoder();
 
 /**
- * A logger writing lines like `2026-11-23T06:00:00.000Z login user=Harry` to stderr.
+ * A logger writing lines like `2026-11-23T06:00:00.000Z login user=Harry`,
+ * to stderr unless told otherwise.
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { stderrLogger } from "./log.ts";
- * const log = stderrLogger();
+ * const lines: string[] = [];
+ * const log = stderrLogger((line) => lines.push(line));
  * log("login", { user: "Harry" });
+ * assert.match(lines[0], /^\d{4}-\d\d-\d\dT[\d:.]+Z login user=Harry\n$/);
  * ```
+ *
+ * @param write Where each line goes, newline included.
  */
-export function stderrLogger(): Logger {
-  return (event, fields = {}) => {
-    Deno.stderr.writeSync(encoder.encode(formatLine(new Date(), event, fields) + "\n"));
-  };
+export function stderrLogger(write: (line: string) => void = writeStderr): Logger {
+  return (event, fields = {}) => write(formatLine(new Date(), event, fields) + "\n");
+}
+
+function writeStderr(line: string): void {
+  Deno.stderr.writeSync(encoder.encode(line));
 }
 
 /** A logger that writes nothing (for unit tests). */
@@ -36,8 +44,12 @@ export const silentLogger: Logger = () => {};
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatLine } from "./log.ts";
- * formatLine(new Date(0), "disconnect", { user: "Ron", reason: "slow consumer" });
+ * assert.equal(
+ *   formatLine(new Date(0), "disconnect", { user: "Ron_W", reason: "slow consumer" }),
+ *   '1970-01-01T00:00:00.000Z disconnect user=Ron_W reason="slow consumer"',
+ * );
  * // '1970-01-01T00:00:00.000Z disconnect user=Ron reason="slow consumer"'
  * ```
  */

@@ -34,13 +34,13 @@ interface WaitingSender<T> {
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Channel } from "./channel.ts";
  * const channel = new Channel<string>(2);
- * channel.trySend("a");
- * channel.trySend("b");
- * console.log(channel.trySend("c")); // false: full
- * channel.close();
- * for await (const value of channel) console.log(value); // "a", then "b"
+ * assert.equal(channel.trySend("a"), true);
+ * assert.equal(channel.trySend("b"), true);
+ * assert.equal(channel.trySend("c"), false); // full
+ * assert.deepEqual(channel.close(), ["a", "b"]); // what it held goes back to the caller
  * ```
  */
 export class Channel<T> implements AsyncIterable<T> {

@@ -13,11 +13,13 @@
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Fifo } from "./fifo.ts";
  * const queue = new Fifo<number>();
  * queue.push(1);
  * queue.push(2);
- * console.log(queue.shift(), queue.length); // 1 1
+ * assert.equal(queue.shift(), 1);
+ * assert.equal(queue.length, 1);
  * ```
  */
 export class Fifo<T> {

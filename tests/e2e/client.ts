@@ -107,6 +107,8 @@ export class TestSocket {
   #wake: (() => void) | undefined;
   /** Answer the server's pong probes with acks (on by default). */
   answerProbes = true;
+  /** Probes answered so far. */
+  probesAnswered = 0;
 
   private constructor(url: string) {
     this.socket = new WebSocket(url);
@@ -126,6 +128,7 @@ export class TestSocket {
       const frame = JSON.parse(event.data);
       if (frame["message-type"] === "pong" && this.answerProbes) {
         this.send({ "message-type": "ack", "ack-id": frame["message-id"] });
+        this.probesAnswered++;
         return;
       }
       this.#frames.push(frame);
@@ -174,12 +177,6 @@ export class TestSocket {
     return frames;
   }
 
-  /** Waits `ms` and returns the frames that arrived meanwhile (to check nothing did). */
-  async quietFor(ms: number): Promise<Json[]> {
-    await new Promise((resolve) => setTimeout(resolve, ms));
-    return this.#frames.splice(0);
-  }
-
   /** Closes the socket and waits for the close to finish. */
   async close(): Promise<CloseEvent> {
     if (this.socket.readyState < WebSocket.CLOSING) this.socket.close();
@@ -198,6 +195,32 @@ export class TestSocket {
       resolve();
     };
     return promise;
+  }
+}
+
+const sentinelSenders = new WeakMap<TestServer, Promise<string>>();
+let sentinels = 0;
+
+/**
+ * Proves that nothing else is on its way to `user`'s socket: sends `user` a
+ * sentinel message and expects it to be the very next frame. The server keeps
+ * each user's frames in the order it accepted them, so anything sent before
+ * the sentinel would arrive first; no waiting in silence.
+ */
+export async function expectSentinel(
+  server: TestServer,
+  socket: TestSocket,
+  user: string,
+  what = "nothing arrived before the sentinel",
+): Promise<void> {
+  let sender = sentinelSenders.get(server);
+  if (!sender) sentinelSenders.set(server, sender = login(server, "Sentinel"));
+  const content = `sentinel-${++sentinels}`;
+  const sent = await sendDirect(server, await sender, "Sentinel", [user], content);
+  if (sent.status !== 200) throw new Error(`sentinel to ${user}: ${sent.status}`);
+  const frame = await socket.next();
+  if (frame.content !== content) {
+    throw new Error(`${what}: got ${JSON.stringify(frame).slice(0, 200)} before the sentinel`);
   }
 }
 

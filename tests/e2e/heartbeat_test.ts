@@ -41,12 +41,15 @@ Deno.test("heartbeat: the server probes with fresh ids; three unanswered probes 
 Deno.test("heartbeat: a client that answers probes stays connected", async () => {
   await using server = await TestServer.start({
     "probe-interval-ms": 50,
+    "probe-max-misses": 2,
     "client-timeout-ms": 5000,
   });
   const ron = await login(server, "Ron_W");
   await using socket = await TestSocket.open(server, ron);
   await new Promise((resolve) => setTimeout(resolve, 600));
   assert.equal(socket.socket.readyState, WebSocket.OPEN);
+  // Two unanswered probes would have closed it after ~100 ms: it was probed, and answered, all along.
+  assert.ok(socket.probesAnswered >= 6, `probes answered: ${socket.probesAnswered}`);
 });
 
 Deno.test("heartbeat: silence longer than IM_CLIENT_TIMEOUT_MS closes with 4008", async () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { api, login, sendDirect, sendTopic, TestSocket } from "./client.ts";
+import { api, expectSentinel, login, sendDirect, sendTopic, TestSocket } from "./client.ts";
 import { TestServer } from "./harness.ts";
 
 Deno.test("one-to-one: batch send reaches each recipient separately, to names only them", async () => {
@@ -43,7 +43,7 @@ Deno.test("one-to-one: a duplicated recipient gets the message once; an empty to
   });
   assert.equal(result.status, 200);
   assert.equal((await ronSocket.next()).content, "");
-  assert.deepEqual(await ronSocket.quietFor(150), []);
+  await expectSentinel(server, ronSocket, "Ron_W");
 });
 
 Deno.test("one-to-one: messages from one sender arrive in the order they were accepted", async () => {
@@ -97,7 +97,7 @@ Deno.test("topics: fan-out to every member but the sender, mentions echo in to",
   };
   assert.deepEqual(await harrySocket.next(), expected);
   assert.deepEqual(await hermioneSocket.next(), expected);
-  assert.deepEqual(await ronSocket.quietFor(150), [], "the sender gets no copy");
+  await expectSentinel(server, ronSocket, "Ron_W", "the sender gets no copy");
 });
 
 Deno.test("topics: sending joins the sender, a mention joins the mentioned, quit stops delivery", async () => {
@@ -115,7 +115,7 @@ Deno.test("topics: sending joins the sender, a mention joins the mentioned, quit
   assert.equal((await harrySocket.next()).content, "I'm in");
   await sendTopic(server, harry, "Harry", "quidditch", "welcome");
   assert.equal((await ronSocket.next()).content, "welcome");
-  assert.deepEqual(await nevilleSocket.quietFor(100), [], "not a member yet");
+  await expectSentinel(server, nevilleSocket, "Neville", "not a member yet");
 
   // A mention joins Neville: he gets this message and later ones.
   await sendTopic(server, harry, "Harry", "quidditch", "@Neville join us", ["Neville"]);
@@ -129,7 +129,7 @@ Deno.test("topics: sending joins the sender, a mention joins the mentioned, quit
     200,
   );
   await sendTopic(server, ron, "Ron_W", "quidditch", "where is Neville?");
-  assert.deepEqual(await nevilleSocket.quietFor(150), []);
+  await expectSentinel(server, nevilleSocket, "Neville");
   await sendTopic(server, ron, "Ron_W", "quidditch", "back?", ["Neville"]);
   assert.equal((await nevilleSocket.next()).content, "back?");
 
@@ -142,11 +142,22 @@ Deno.test("topics: sending joins the sender, a mention joins the mentioned, quit
     (await api(server, "POST", "/api/topics/quidditch/actions/quit", { sid: neville })).status,
     200,
   );
-  assert.equal(
-    (await api(server, "POST", "/api/topics/quidditch/actions/join", { sid: harry })).status,
-    200,
-  );
-  await harrySocket.quietFor(0);
+  for (let i = 0; i < 2; i++) {
+    assert.equal(
+      (await api(server, "POST", "/api/topics/quidditch/actions/join", { sid: harry })).status,
+      200,
+    );
+  }
+  // A member who joined twice gets one copy: the sentinel after it comes next, not a duplicate.
+  await sendTopic(server, ron, "Ron_W", "quidditch", "once");
+  await sendDirect(server, ron, "Ron_W", ["Harry"], "sentinel");
+  assert.deepEqual((await harrySocket.take(5)).map((f) => f.content), [
+    "practice at 5",
+    "where is Neville?",
+    "back?",
+    "once",
+    "sentinel",
+  ]);
 });
 
 Deno.test("topics: list, 409 on re-create, delete notifies every member, re-create starts empty", async () => {
@@ -188,7 +199,7 @@ Deno.test("topics: list, 409 on re-create, delete notifies every member, re-crea
   };
   assert.deepEqual(await harrySocket.next(), notice);
   assert.deepEqual(await ronSocket.next(), notice);
-  assert.deepEqual(await dracoSocket.quietFor(100), []);
+  await expectSentinel(server, dracoSocket, "Draco");
   assert.equal((await api(server, "DELETE", "/api/topics/potions", { sid: harry })).status, 404);
   assert.equal(
     (await api(server, "POST", "/api/topics/potions/actions/join", { sid: harry })).status,
@@ -205,8 +216,8 @@ Deno.test("topics: list, 409 on re-create, delete notifies every member, re-crea
     200,
   );
   await sendTopic(server, draco, "Draco", "potions", "mine now");
-  assert.deepEqual(await harrySocket.quietFor(100), []);
-  assert.deepEqual(await ronSocket.quietFor(0), []);
+  await expectSentinel(server, harrySocket, "Harry");
+  await expectSentinel(server, ronSocket, "Ron_W");
 });
 
 Deno.test("topics: unknown topic is 404 and the sender's socket gets __topic_not_found__", async () => {
@@ -222,7 +233,7 @@ Deno.test("topics: unknown topic is 404 and the sender's socket gets __topic_not
     "content-type": "application/json",
     content: { topic: "nowhere" },
   });
-  assert.deepEqual(await ronSocket.quietFor(150), [], "nothing is forwarded");
+  await expectSentinel(server, ronSocket, "Ron_W", "nothing is forwarded");
   assert.deepEqual((await api(server, "GET", "/api/topics", { sid: harry })).body, {
     total: 0,
     list: [],

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { api, login, sendDirect, sendTopic, TestSocket } from "./client.ts";
+import { api, expectSentinel, login, sendDirect, sendTopic, TestSocket } from "./client.ts";
 import { TestServer } from "./harness.ts";
 
 Deno.test("offline: stored in send order, delivered on connect, never twice", async () => {
@@ -16,7 +16,7 @@ Deno.test("offline: stored in send order, delivered on connect, never twice", as
   assert.deepEqual(frames[0].to, ["Ron_W"]);
   await first.close();
   await using again = await TestSocket.open(server, ron);
-  assert.deepEqual(await again.quietFor(200), [], "delivered once");
+  await expectSentinel(server, again, "Ron_W", "delivered once");
 });
 
 Deno.test("offline: topic messages and deletion notices wait for offline members", async () => {
@@ -35,7 +35,7 @@ Deno.test("offline: topic messages and deletion notices wait for offline members
   const frames = await socket.take(3);
   assert.deepEqual(frames.map((f) => f.content), ["kept", "direct", { topic: "dueling" }]);
   assert.equal(frames[2].topic, "__topic_is_deleted__");
-  assert.deepEqual(await socket.quietFor(150), [], "deleted topic's messages are gone");
+  await expectSentinel(server, socket, "Ron_W", "deleted topic's messages are gone");
 });
 
 Deno.test("offline: stored messages expire after IM_OFFLINE_TTL_MS and are freed", async () => {
@@ -55,7 +55,7 @@ Deno.test("offline: stored messages expire after IM_OFFLINE_TTL_MS and are freed
   const ron = await login(server, "Ron_W");
   await using socket = await TestSocket.open(server, ron);
   assert.equal((await socket.next()).content, "fresh");
-  assert.deepEqual(await socket.quietFor(100), []);
+  await expectSentinel(server, socket, "Ron_W");
 });
 
 Deno.test("offline: a live message sent during the flush of a long backlog arrives after it", async () => {
@@ -85,7 +85,7 @@ Deno.test("offline: a live message sent during the flush of a long backlog arriv
     ...Array.from({ length: 5 }, (_, i) => `new${i}`),
   ];
   assert.deepEqual(frames.map((f) => f.content), expected);
-  assert.deepEqual(await socket.quietFor(100), []);
+  await expectSentinel(server, socket, "Ron_W");
 });
 
 Deno.test("offline: what a closed socket had not written is kept for the next one", async () => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createApiHandler, json } from "../../lib/http/api.ts";
 import { Hub } from "../../lib/realtime/hub.ts";
 import { silentLogger } from "../../lib/telemetry/log.ts";
-import { MemoryOfflineStore } from "../../lib/store/offline_store.ts";
+import { MemoryOfflineStore } from "../../lib/store/offline_store_memory.ts";
 import type { Session } from "../../lib/core/sessions.ts";
 import { HUB_OPTIONS as OPTIONS } from "../realtime/fake_socket.ts";
 

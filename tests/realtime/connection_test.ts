@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { CloseCode, Connection, type ConnectionOptions } from "../../lib/realtime/connection.ts";
-import type { Delivery } from "../../lib/protocol/frames.ts";
-import { MemoryOfflineStore } from "../../lib/store/offline_store.ts";
+import { Close, type CloseReason } from "../../lib/protocol/close_codes.ts";
+import { Connection, type ConnectionOptions } from "../../lib/realtime/connection.ts";
+import type { Delivery } from "../../lib/realtime/connection.ts";
+import { MemoryOfflineStore } from "../../lib/store/offline_store_memory.ts";
 import type { Session } from "../../lib/core/sessions.ts";
 import { FakeSocket, settle, waitFor } from "./fake_socket.ts";
 
@@ -20,14 +21,13 @@ function setup(options: Partial<ConnectionOptions> = {}) {
   const store = new MemoryOfflineStore(600_000);
   const session: Session = { sid: "sid", username: USER, lastSeen: 0 };
   const socket = new FakeSocket();
-  const closes: { code: number; reason: string }[] = [];
+  const closes: CloseReason[] = [];
   const connection = new Connection(session, socket.ws, store, { ...OPTIONS, ...options }, (
     closed,
-    code,
-    reason,
+    why,
   ) => {
     assert.equal(closed, connection);
-    closes.push({ code, reason });
+    closes.push(why);
   });
   return { store, session, socket, connection, closes };
 }
@@ -50,7 +50,7 @@ Deno.test("connection: frames are written in the order they were delivered", asy
   assert.deepEqual(socket.sent, names("m", 1, 40));
   assert.equal(connection.queued, 0);
   assert.equal(connection.fullSince, 0);
-  connection.close(CloseCode.loggedOut, "logged out");
+  connection.close(Close.loggedOut);
 });
 
 Deno.test("connection: the offline backlog is written first, before newer frames", async () => {
@@ -62,7 +62,7 @@ Deno.test("connection: the offline backlog is written first, before newer frames
   await settle();
   assert.deepEqual(socket.sent, [...names("s", 1, 10), "live1", "live2"]);
   assert.equal(store.size, 0);
-  connection.close(CloseCode.loggedOut, "logged out");
+  connection.close(Close.loggedOut);
 });
 
 Deno.test("connection: the writer pauses while bufferedAmount > 64 KiB and resumes when it drops", async () => {
@@ -80,7 +80,7 @@ Deno.test("connection: the writer pauses while bufferedAmount > 64 KiB and resum
   await waitFor(() => socket.sent.length === 3, 1000, "the writer to resume");
   assert.deepEqual(socket.sent, ["m1", "m2", "m3"]);
   assert.equal(connection.waitingForDrain, false);
-  connection.close(CloseCode.loggedOut, "logged out");
+  connection.close(Close.loggedOut);
 });
 
 Deno.test("connection: overflow spills to the store and order holds while draining", async () => {
@@ -105,7 +105,7 @@ Deno.test("connection: overflow spills to the store and order holds while draini
   assert.equal(store.size, 0);
   await settle();
   assert.deepEqual(socket.sent, names("m", 1, 8));
-  connection.close(CloseCode.loggedOut, "logged out");
+  connection.close(Close.loggedOut);
 });
 
 Deno.test("connection: close() requeues unwritten frames to the front of the store and drops transient ones", async () => {
@@ -119,13 +119,13 @@ Deno.test("connection: close() requeues unwritten frames to the front of the sto
   connection.deliver(msg("m3"));
   connection.deliver(msg("m4")); // outbox full: spilled to the store
   assert.equal(store.size, 1);
-  connection.close(CloseCode.loggedOut, "logged out");
+  connection.close(Close.loggedOut);
   assert.equal(connection.closed, true);
   assert.deepEqual(socket.sent, ["m1"]);
   assert.deepEqual(takeAll(store), ["m2", "m3", "m4"]);
   assert.deepEqual(socket.closes, [{ code: 4000, reason: "logged out" }]);
   assert.deepEqual(closes, [{ code: 4000, reason: "logged out" }]);
-  connection.close(CloseCode.sessionReplaced, "again");
+  connection.close(Close.sessionReplaced);
   assert.equal(closes.length, 1, "close is safe to call twice");
   assert.equal(socket.closes.length, 1);
   await settle();
@@ -135,7 +135,7 @@ Deno.test("connection: close() requeues unwritten frames to the front of the sto
 Deno.test("connection: frames delivered after close go to the store", () => {
   const { store, connection } = setup();
   connection.start();
-  connection.close(CloseCode.loggedOut, "logged out");
+  connection.close(Close.loggedOut);
   connection.deliver(msg("late"));
   assert.deepEqual(takeAll(store), ["late"]);
 });
@@ -149,7 +149,7 @@ Deno.test("connection: a transient frame that finds the outbox full is dropped, 
   connection.deliver(msg("m2"));
   connection.notify("transient");
   assert.equal(store.size, 0);
-  connection.close(CloseCode.loggedOut, "logged out");
+  connection.close(Close.loggedOut);
   assert.deepEqual(takeAll(store), ["m2"]);
 });
 
@@ -168,7 +168,7 @@ Deno.test("connection: purgeTopic drops queued frames of that topic only", async
   socket.bufferedAmount = 0;
   await waitFor(() => socket.sent.length === 3, 1000, "the rest");
   assert.deepEqual(socket.sent, ["m1", "m2", "y1"]);
-  connection.close(CloseCode.loggedOut, "logged out");
+  connection.close(Close.loggedOut);
 });
 
 Deno.test({
@@ -190,7 +190,7 @@ Deno.test({
       await waitFor(() => socket.sent.length === 3, 300, "the stored frames");
       assert.deepEqual(socket.sent, ["m0", "m3", "m4"]);
     } finally {
-      connection.close(CloseCode.loggedOut, "logged out");
+      connection.close(Close.loggedOut);
     }
   },
 });
@@ -206,7 +206,7 @@ Deno.test("connection: a ping is answered with an ack echoing its id, number or 
     { "message-type": "ack", "ack-id": "abc" },
   ]);
   assert.equal(socket.closed, undefined);
-  connection.close(CloseCode.loggedOut, "logged out");
+  connection.close(Close.loggedOut);
 });
 
 Deno.test("connection: bad frames get __bad_request__ and the connection stays up", async () => {
@@ -230,7 +230,7 @@ Deno.test("connection: bad frames get __bad_request__ and the connection stays u
   }
   assert.equal(socket.closed, undefined);
   assert.equal(connection.closed, false);
-  connection.close(CloseCode.loggedOut, "logged out");
+  connection.close(Close.loggedOut);
   assert.equal(store.size, 0, "notices are never stored");
 });
 
@@ -246,7 +246,7 @@ Deno.test("connection: an oversized frame closes with 1009", () => {
     const { socket, connection, closes } = setup({ maxFrameBytes: 1000 });
     connection.start();
     socket.receive(data);
-    assert.equal(socket.closed?.code, CloseCode.tooBig, String(data).slice(0, 10));
+    assert.equal(socket.closed?.code, Close.tooBig.code, String(data).slice(0, 10));
     assert.equal(closes[0].code, 1009);
     assert.equal(connection.closed, true);
   }
@@ -264,7 +264,7 @@ Deno.test("connection: a frame of exactly maxFrameBytes is accepted", async () =
   await settle();
   assert.equal(socket.closed, undefined);
   assert.deepEqual(socket.frames.at(-1), { "message-type": "ack", "ack-id": 1 });
-  connection.close(CloseCode.loggedOut, "logged out");
+  connection.close(Close.loggedOut);
 });
 
 Deno.test("connection: any frame, even a bad one, updates session.lastSeen", async () => {
@@ -282,7 +282,7 @@ Deno.test("connection: any frame, even a bad one, updates session.lastSeen", asy
     socket.receive(text);
     assert.ok(session.lastSeen >= before, text);
     await settle();
-    connection.close(CloseCode.loggedOut, "logged out");
+    connection.close(Close.loggedOut);
   }
 });
 
@@ -302,7 +302,7 @@ Deno.test("connection: probe() sends a pong; a matching ack resets the heartbeat
   assert.equal(connection.heartbeat.unanswered, 0);
   await settle();
   assert.equal(socket.sent.length, 1, "acks are not answered");
-  connection.close(CloseCode.loggedOut, "logged out");
+  connection.close(Close.loggedOut);
 });
 
 Deno.test("connection: the peer closing the socket ends the connection with its code", async () => {
@@ -368,5 +368,5 @@ Deno.test("connection: an idle writer with room is bypassed; a busy one gets the
   );
   socket.bufferedAmount = 0;
   await waitFor(() => socket.sent.length === 3, 1000, "written after the drain");
-  connection.close(CloseCode.loggedOut, "logged out");
+  connection.close(Close.loggedOut);
 });

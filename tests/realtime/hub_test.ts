@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Failure } from "../../lib/protocol/errors.ts";
 import { Hub, type HubOptions } from "../../lib/realtime/hub.ts";
 import type { LogFields } from "../../lib/telemetry/log.ts";
-import { MemoryOfflineStore } from "../../lib/store/offline_store.ts";
+import { MemoryOfflineStore } from "../../lib/store/offline_store_memory.ts";
 import type { Session } from "../../lib/core/sessions.ts";
 import { FakeSocket, HUB_OPTIONS as OPTIONS, settle, waitFor } from "./fake_socket.ts";
 
@@ -27,6 +27,23 @@ function setup(options: Partial<HubOptions> = {}) {
 type Frame = Record<string, unknown>;
 const contents = (socket: FakeSocket) => socket.frames.map((f) => f.content);
 const chats = (socket: FakeSocket) => socket.frames.filter((f) => f["message-type"] === "message");
+
+Deno.test("hub: the connect event says whether a backlog was waiting", async () => {
+  const { hub, events, connect, stop } = setup();
+  try {
+    hub.sendDirect("Harry", ["Ron_W"], "while you were away");
+    const withBacklog = connect(hub.login("Ron_W"));
+    await waitFor(() => withBacklog.frames.length === 1);
+    connect(hub.login("Harry"));
+    const connects = events.filter((e) => e.event === "connect").map((e) => e.fields);
+    assert.deepEqual(connects, [
+      { user: "Ron_W", backlog: true },
+      { user: "Harry", backlog: false },
+    ]);
+  } finally {
+    stop();
+  }
+});
 
 Deno.test("hub: login opens a session; authenticate finds it and marks a sign of life", async () => {
   const { hub, stop } = setup();

@@ -34,7 +34,24 @@ Deno.test("log: undefined fields are left out", () => {
   assert.equal(formatLine(AT, "e", { a: undefined, b: 1 }), "1970-01-01T00:00:00.000Z e b=1");
 });
 
-Deno.test("log: silentLogger and stderrLogger accept events", () => {
+Deno.test("log: stderrLogger writes one formatted line per event, now-stamped", () => {
+  const lines: string[] = [];
+  const log = stderrLogger((line) => lines.push(line));
+  const before = Date.now();
+  log("login", { user: "Harry" });
+  log("logout");
+  assert.equal(lines.length, 2);
+  const [stamp, rest] = [lines[0].slice(0, 24), lines[0].slice(25)];
+  assert.equal(rest, "login user=Harry\n");
+  assert.ok(Date.parse(stamp) >= before - 1 && Date.parse(stamp) <= Date.now(), stamp);
+  assert.match(lines[1], /Z logout\n$/);
+});
+
+Deno.test("log: silentLogger writes nothing anywhere", () => {
+  const lines: string[] = [];
+  const log = stderrLogger((line) => lines.push(line));
   silentLogger("anything", { a: 1 });
-  assert.equal(typeof stderrLogger(), "function");
+  assert.deepEqual(lines, []);
+  log("something");
+  assert.equal(lines.length, 1);
 });
