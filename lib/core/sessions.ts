@@ -55,12 +55,13 @@ export class SessionRegistry {
   /**
    * Opens a session for `username`, ending the one they held before.
    *
+   * @param sid The session's id: a new random one unless an engine reloads a stored session.
    * @returns The new session, and the one it replaced, if any.
    */
-  open(username: string, now: number): { session: Session; replaced?: Session } {
+  open(username: string, now: number, sid = newSid()): { session: Session; replaced?: Session } {
     const replaced = this.#byUser.get(username);
     if (replaced) this.#bySid.delete(replaced.sid);
-    const session: Session = { sid: newSid(), username, lastSeen: now };
+    const session: Session = { sid, username, lastSeen: now };
     this.#bySid.set(session.sid, session);
     this.#byUser.set(username, session);
     return { session, replaced };
@@ -81,10 +82,16 @@ export class SessionRegistry {
     return this.#bySid.get(session.sid) === session;
   }
 
-  /** Ends `session`; its sid is dead from now on. */
-  close(session: Session): void {
-    if (!this.isLive(session)) return;
+  /** Ends `session`; its sid is dead from now on. `false` if it was not live. */
+  close(session: Session): boolean {
+    if (!this.isLive(session)) return false;
     this.#bySid.delete(session.sid);
     this.#byUser.delete(session.username);
+    return true;
+  }
+
+  /** Every live session, oldest login first; the iterator sees later changes. */
+  all(): IterableIterator<Session> {
+    return this.#byUser.values();
   }
 }

@@ -1,0 +1,163 @@
+/**
+ * The mailbox: one append-only, ordered log per user of every entry addressed
+ * to them, each with its own `seq` (1, 2, 3, … never reused), and a cursor
+ * per user: the highest seq written to any of their sockets (or expired
+ * before it could be), which is where a v1 socket starts.
+ *
+ * This file is the interface; each engine is a file beside it
+ * (`mailbox_<engine>.ts`) and passes one contract suite
+ * (`tests/store/mailbox_contract.ts`). Calls are asynchronous so an engine
+ * may live across the network; what a promise resolves to is committed.
+ * Every engine keeps these rules:
+ *
+ * - {@linkcode Mailbox.append} is atomic: every recipient's entry and the
+ *   sender's copy, or none (a cap refuses the whole send).
+ * - Entries are announced to {@linkcode MailboxOptions.onAppended} after they
+ *   are committed, per user in seq order.
+ * - A topic message's body is stored once however many members hold it.
+ * - Entries stop being deliverable `offlineTtlMs` after `sentAt` and stop
+ *   being readable through history `historyTtlMs` after it.
+ *
+ * @module
+ */
+
+import type { Message } from "../protocol/messages.ts";
+
+/** One message's place in one user's mailbox. */
+export interface Entry {
+  /** The position in this user's mailbox. */
+  readonly seq: number;
+  readonly message: Message;
+  /** The sender's own copy of what they sent. */
+  readonly own: boolean;
+}
+
+/** A send, as the mailbox takes it. */
+export interface AppendRequest {
+  /** The message; its `id` and `sentAt` are the server's. */
+  readonly message: Message;
+  /** Who gets an entry, each once (the sender too, when they sent to themselves). */
+  readonly recipients: readonly string[];
+  /** Whether the sender (`message.from`) gets their own copy. */
+  readonly ownCopy: boolean;
+  /** A client's `Idempotency-Key`, scoped to the sender, with a hash of the body. */
+  readonly idempotency?: { readonly key: string; readonly bodyHash: string };
+}
+
+/** What became of an {@linkcode AppendRequest}. */
+export type AppendResult =
+  /** Committed; `seqs` in the order of `recipients`, then the own copy's. */
+  | { readonly kind: "appended"; readonly seqs: readonly number[] }
+  /** The same key and body were accepted before: nothing was appended now. */
+  | { readonly kind: "replayed"; readonly id: string; readonly sentAt: number }
+  /** The same key came with another body: nothing was appended. */
+  | { readonly kind: "key_conflict" }
+  /** A recipient has `mailboxMax` undelivered entries: nothing was appended. */
+  | { readonly kind: "mailbox_full"; readonly user: string }
+  /** A recipient would be a new mailbox past `maxMailboxes`: nothing was appended. */
+  | { readonly kind: "mailboxes_full" }
+  /** The store holds `maxBytes` and nothing old enough could be trimmed: nothing was appended. */
+  | { readonly kind: "store_full" };
+
+/** Where a resuming socket starts: the `__resumed__` notice's numbers. */
+export interface Resume {
+  /** The oldest retained (still deliverable) seq; `last + 1` when none is. */
+  readonly first: number;
+  /** The newest seq now (0 for a mailbox that never had an entry). */
+  readonly last: number;
+  /** Whether no entry with seq in `(since, last]` was lost (expired, trimmed, or gone with the store). */
+  readonly recovered: boolean;
+}
+
+/** A page request for history. */
+export interface HistoryQuery {
+  /** Newest first, seq < before (`Infinity` for the newest). Ignored when `after` is given. */
+  readonly before?: number;
+  /** Oldest first, seq > after. */
+  readonly after?: number;
+  readonly limit: number;
+  /** Only one-to-one entries with this user, both directions. */
+  readonly with?: string;
+  /** Only this topic's entries (the sender's own included, and its deletion notice). */
+  readonly topic?: string;
+}
+
+/** A page of history. */
+export interface HistoryPage {
+  readonly entries: readonly Entry[];
+  /** Whether more entries match beyond this page, in its direction. */
+  readonly hasMore: boolean;
+}
+
+/** Counts for monitoring and leak checks. */
+export interface MailboxStats {
+  /** Entries stored (retained for history or delivery). */
+  readonly entries: number;
+  /** Messages stored (a topic message once). */
+  readonly messages: number;
+  /** Bytes counted against `maxBytes`. */
+  readonly bytes: number;
+  /** Mailboxes: every user who ever had an entry. */
+  readonly mailboxes: number;
+}
+
+/** Limits and clocks every engine takes. */
+export interface MailboxOptions {
+  /** How long an entry stays deliverable after `sentAt`. */
+  readonly offlineTtlMs: number;
+  /** How long an entry stays readable through history after `sentAt`. */
+  readonly historyTtlMs: number;
+  /** Undelivered entries (own copies not counted) per user before sends to them are refused. */
+  readonly mailboxMax: number;
+  /** Stored bytes in all before sends are refused (after trimming what was delivered). */
+  readonly maxBytes: number;
+  /**
+   * Mailboxes at most. A mailbox outlives its entries (its seqs are never
+   * reused), and recipients need not be users, so this caps what a flood of
+   * made-up names can grow.
+   */
+  readonly maxMailboxes: number;
+  /** Told of every committed entry, per user in seq order. */
+  readonly onAppended?: (user: string, entry: Entry) => void;
+  /** The clock (injectable for tests). */
+  readonly now?: () => number;
+}
+
+/** The per-user ordered log of entries. */
+export interface Mailbox {
+  /**
+   * Appends a message to every recipient's mailbox and the sender's copy,
+   * atomically, or refuses it whole.
+   */
+  append(request: AppendRequest): Promise<AppendResult>;
+  /**
+   * Up to `limit` of `user`'s committed entries with seq > `after`, in seq
+   * order, expired ones included (the reader decides what to skip; fewer
+   * than `limit` means there are no more now).
+   */
+  read(user: string, after: number, limit: number): Promise<Entry[]>;
+  /**
+   * Records that `entry` of `user`'s was written to a socket (or skipped
+   * there as undeliverable): their cursor moves past it and it stops
+   * counting against `mailboxMax`. Kept in memory at once, made durable
+   * soon after (a durable engine says how soon).
+   */
+  consumed(user: string, entry: Entry): void;
+  /** `user`'s cursor: where a v1 socket starts reading. */
+  cursor(user: string): Promise<number>;
+  /** The numbers for a socket that resumes with `since`. */
+  resume(user: string, since: number): Promise<Resume>;
+  /** A page of `user`'s history. */
+  history(user: string, query: HistoryQuery): Promise<HistoryPage>;
+  /**
+   * Removes every entry of `topic`'s chat messages from every mailbox,
+   * sender copies included (not deletion notices).
+   */
+  purgeTopic(topic: string): Promise<void>;
+  /** Frees what expired; bounded work per call, so the clock can call it often. */
+  sweep(): Promise<void>;
+  /** Counts of what is stored. */
+  stats(): MailboxStats;
+  /** Makes everything durable and releases the engine's resources. */
+  close(): Promise<void>;
+}
