@@ -121,7 +121,7 @@ export class Registry {
     options: LabelOptions<L>,
   ): Family<Counter, L>;
   counter(name: string, help: string, options?: LabelOptions<Names>): Counter | Family<Counter> {
-    return this.#updated("counter", name, help, options?.labelNames, () => new Counter());
+    return this.#make("counter", name, help, options?.labelNames, () => new Counter(), writeValue);
   }
 
   /**
@@ -159,7 +159,7 @@ export class Registry {
     options: LabelOptions<L>,
   ): Family<Gauge, L>;
   gauge(name: string, help: string, options?: LabelOptions<Names>): Gauge | Family<Gauge> {
-    return this.#updated("gauge", name, help, options?.labelNames, () => new Gauge());
+    return this.#make("gauge", name, help, options?.labelNames, () => new Gauge(), writeValue);
   }
 
   /**
@@ -208,22 +208,17 @@ export class Registry {
     help: string,
     options: Partial<HistogramFamilyOptions<Names>> = {},
   ): Histogram | Family<Histogram> {
-    // Also copies the bounds, so the caller's array may change afterwards.
-    const first = new Histogram({ buckets: options.buckets });
-    const buckets = first.buckets;
+    // Validates the bounds, and copies them so the caller's array may change.
+    const buckets = new Histogram({ buckets: options.buckets }).buckets;
     const les = [...buckets.map(formatValue), "+Inf"];
-    const labelNames = options.labelNames;
-    if (labelNames === undefined) {
-      this.#add("histogram", name, help, [], (out) => writeHistogram(out, name, "", first, les));
-      return first;
-    }
-    const family = new Family(labelNames, () => new Histogram({ buckets }));
-    this.#add("histogram", name, help, labelNames, (out) => {
-      for (const [values, histogram] of family.children()) {
-        writeHistogram(out, name, renderLabels(family.labelNames, values), histogram, les);
-      }
-    });
-    return family;
+    return this.#make(
+      "histogram",
+      name,
+      help,
+      options.labelNames,
+      () => new Histogram({ buckets }),
+      (out, _, labels, histogram) => writeHistogram(out, name, labels, histogram, les),
+    );
   }
 
   /**
@@ -355,22 +350,23 @@ export class Registry {
     return out.length === 0 ? "" : out.join("\n") + "\n";
   }
 
-  #updated<T extends Counter | Gauge>(
-    type: "counter" | "gauge",
+  #make<T>(
+    type: MetricType,
     name: string,
     help: string,
     labelNames: Names | undefined,
     create: () => T,
+    write: (out: string[], name: string, labels: string, metric: T) => void,
   ): T | Family<T> {
     if (labelNames === undefined) {
       const metric = create();
-      this.#add(type, name, help, [], (out) => out.push(formatSample(name, "", metric.value)));
+      this.#add(type, name, help, [], (out) => write(out, name, "", metric));
       return metric;
     }
     const family = new Family(labelNames, create);
     this.#add(type, name, help, labelNames, (out) => {
       for (const [values, metric] of family.children()) {
-        out.push(formatSample(name, renderLabels(family.labelNames, values), metric.value));
+        write(out, name, renderLabels(family.labelNames, values), metric);
       }
     });
     return family;
@@ -417,4 +413,8 @@ export class Registry {
     for (const sample of samples) this.#taken.add(sample);
     this.#entries.push({ name, help, type, write });
   }
+}
+
+function writeValue(out: string[], name: string, labels: string, metric: Counter | Gauge): void {
+  out.push(formatSample(name, labels, metric.value));
 }
