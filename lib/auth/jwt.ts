@@ -269,7 +269,7 @@ function encodeSegment(bytes: Uint8Array): string {
 // Strict: the base64url alphabet only (no padding, no whitespace, which `fromBase64` would
 // skip), and zero unused bits in the last character, so each byte string has one encoding.
 function decodeSegment(segment: string): Uint8Array<ArrayBuffer> | undefined {
-  if (!BASE64URL.test(segment) || segment.length % 4 === 1) return undefined;
+  if (!BASE64URL.test(segment)) return undefined;
   const padded = segment + "=".repeat((4 - segment.length % 4) % 4);
   try {
     return Uint8Array.fromBase64(padded, { alphabet: "base64url", lastChunkHandling: "strict" });
