@@ -111,8 +111,14 @@ Deno.test("password: malformed stored strings verify as false without throwing",
       `${key.slice(0, -2)}9=`,
     ]),
   };
+  // Each is refused by parsing alone, before any hashing: a corrupted row cannot cost more
+  // than a real login.
+  const oneHash = await minimumMs(1, () => verifyPassword(PASSWORD, good));
   for (const [name, stored] of Object.entries(cases)) {
+    const start = performance.now();
     assert.equal(await verifyPassword(PASSWORD, stored), false, name);
+    const elapsed = performance.now() - start;
+    assert.ok(elapsed < oneHash / 2, `${name}: ${elapsed} ms, a hash takes ${oneHash} ms`);
   }
 });
 
