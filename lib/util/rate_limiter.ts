@@ -145,8 +145,9 @@ export class RateLimiter {
       (this.#buckets.size < this.#maxKeys ? { tokens: this.#burst, at: now } : this.#overflow);
     const tokens = this.#tokensAt(bucket, now);
     if (tokens + EPSILON < cost) {
-      const seconds = Math.ceil((cost - tokens - EPSILON) / this.#ratePerSecond);
-      return { ok: false, retryAfterSeconds: Math.max(1, seconds) };
+      // At least 1: the deficit is more than EPSILON, so its ceiling is.
+      const retryAfterSeconds = Math.ceil((cost - tokens - EPSILON) / this.#ratePerSecond);
+      return { ok: false, retryAfterSeconds };
     }
     bucket.tokens = Math.max(0, tokens - cost);
     bucket.at = now;
