@@ -182,7 +182,7 @@ function derive(
   return new Promise((resolve, reject) => {
     scrypt(bytes, salt, length, { N: cost, r: blockSize, p: parallelism, maxmem }, (error, key) => {
       if (error) reject(error);
-      else resolve(new Uint8Array(key.buffer, key.byteOffset, key.byteLength));
+      else resolve(key);
     });
   });
 }
