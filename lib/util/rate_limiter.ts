@@ -84,6 +84,8 @@ export class RateLimiter {
   readonly #overflow: Bucket;
 
   /**
+   * Makes a limiter with no buckets yet: every key starts full.
+   *
    * @param options The rate, the burst, the key cap and optionally the clock.
    * @throws {RangeError} When `ratePerSecond` is not positive, `burst` is below 1, or
    * `maxKeys` is not a positive integer.
