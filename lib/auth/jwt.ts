@@ -11,10 +11,35 @@
  * @module
  */
 
-/** Tokens longer than this are refused before any decoding or hashing. */
+/**
+ * Tokens longer than this (8 KiB) are refused before any decoding or hashing.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MAX_TOKEN_LENGTH, verifyJwt } from "./jwt.ts";
+ *
+ * const result = await verifyJwt("x".repeat(MAX_TOKEN_LENGTH + 1), "secret");
+ * assert.deepEqual(result, { ok: false, reason: "too_long" });
+ * ```
+ */
 export const MAX_TOKEN_LENGTH = 8192;
 
-/** The clock skew tolerated on `exp` and `nbf` unless the caller says otherwise. */
+/**
+ * The clock skew tolerated on `exp` and `nbf` unless the caller says otherwise.
+ *
+ * @example A token that expired a moment ago on the issuer's clock still passes
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_SKEW_SECONDS, signJwt, verifyJwt } from "./jwt.ts";
+ *
+ * const now = Date.UTC(2030, 0, 1);
+ * const exp = now / 1000 - DEFAULT_SKEW_SECONDS + 1;
+ * const token = await signJwt({ sub: "alice", exp }, "secret");
+ * assert.equal((await verifyJwt(token, "secret", { now })).ok, true);
+ * assert.equal((await verifyJwt(token, "secret", { now, skewSeconds: 0 })).ok, false);
+ * ```
+ */
 export const DEFAULT_SKEW_SECONDS = 5;
 
 /** A shared secret as a string (its UTF-8 bytes are the key) or a key from {@linkcode importHmacKey}. */

@@ -16,10 +16,32 @@
 
 import { scrypt, timingSafeEqual } from "node:crypto";
 
-/** The fewest characters (code points, after NFC) a password may have. */
+/**
+ * The fewest characters (code points, after NFC) a password may have.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PASSWORD_MIN_LENGTH, validatePassword } from "./password.ts";
+ *
+ * assert.equal(validatePassword("x".repeat(PASSWORD_MIN_LENGTH)), undefined);
+ * assert.notEqual(validatePassword("x".repeat(PASSWORD_MIN_LENGTH - 1)), undefined);
+ * ```
+ */
 export const PASSWORD_MIN_LENGTH = 8;
 
-/** The most characters (code points, after NFC) a password may have. */
+/**
+ * The most characters (code points, after NFC) a password may have.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PASSWORD_MAX_LENGTH, validatePassword } from "./password.ts";
+ *
+ * assert.equal(validatePassword("🔐".repeat(PASSWORD_MAX_LENGTH)), undefined);
+ * assert.notEqual(validatePassword("🔐".repeat(PASSWORD_MAX_LENGTH + 1)), undefined);
+ * ```
+ */
 export const PASSWORD_MAX_LENGTH = 256;
 
 // N = 2^14, r = 8, p = 1: the interactive-login parameters of the scrypt paper and RFC 7914,
