@@ -28,6 +28,24 @@ export interface Config {
   slowConsumerMs: number;
   /** Largest accepted incoming WebSocket frame. */
   maxFrameBytes: number;
+  /** Where users, sessions, topics and mailboxes live. */
+  store: "sqlite" | "memory";
+  /** The SQLite store's directory. */
+  dataDir: string;
+  /** `normal`: survives a crash of the process; `full`: also a power loss. */
+  sync: "normal" | "full";
+  /** How long entries stay readable through history. */
+  historyTtlMs: number;
+  /** Undelivered entries per user before sends to them are refused. */
+  mailboxMax: number;
+  /** Stored bytes in all before sends are refused. */
+  storeMaxBytes: number;
+  /** An idle session expires after this long. */
+  sessionTtlMs: number;
+  /** Users (and names with a mailbox) at most. */
+  maxUsers: number;
+  /** Topics at most. */
+  maxTopics: number;
 }
 
 /** Thrown when a setting is malformed; the message names the setting. */
@@ -46,8 +64,12 @@ interface Setting {
   flag: string;
   fallback: string;
   meaning: string;
-  /** Whole-number settings carry their allowed range; `host` has none. */
+  /** Whole-number settings carry their allowed range. */
   range?: [min: number, max: number];
+  /** Settings with a fixed set of values list them. */
+  choices?: readonly string[];
+  /** Free text (a path): anything but the empty string. */
+  text?: true;
 }
 
 // setTimeout cannot wait longer than a signed 32-bit number of milliseconds.
@@ -133,6 +155,78 @@ const SETTINGS: readonly Setting[] = [
     meaning: "largest accepted incoming WebSocket frame",
     range: [1, 1 << 30],
   },
+  {
+    key: "store",
+    env: "IM_STORE",
+    flag: "--store",
+    fallback: "memory",
+    meaning: "where state lives: sqlite (durable, under IM_DATA_DIR) or memory (lost on exit)",
+    choices: ["sqlite", "memory"],
+  },
+  {
+    key: "dataDir",
+    env: "IM_DATA_DIR",
+    flag: "--data-dir",
+    fallback: "./data",
+    meaning: "the SQLite store's directory (one server per directory)",
+    text: true,
+  },
+  {
+    key: "sync",
+    env: "IM_SYNC",
+    flag: "--sync",
+    fallback: "normal",
+    meaning: "normal (survives a crash of the process) or full (also a power loss)",
+    choices: ["normal", "full"],
+  },
+  {
+    key: "historyTtlMs",
+    env: "IM_HISTORY_TTL_MS",
+    flag: "--history-ttl-ms",
+    fallback: "604800000",
+    meaning: "how long entries stay readable through history",
+    range: [1, MAX_MS],
+  },
+  {
+    key: "mailboxMax",
+    env: "IM_MAILBOX_MAX",
+    flag: "--mailbox-max",
+    fallback: "10000",
+    meaning: "undelivered entries per user before sends to them are refused",
+    range: [1, 100_000_000],
+  },
+  {
+    key: "storeMaxBytes",
+    env: "IM_STORE_MAX_BYTES",
+    flag: "--store-max-bytes",
+    fallback: "1073741824",
+    meaning: "stored bytes in all before sends are refused",
+    range: [1, Number.MAX_SAFE_INTEGER],
+  },
+  {
+    key: "sessionTtlMs",
+    env: "IM_SESSION_TTL_MS",
+    flag: "--session-ttl-ms",
+    fallback: "86400000",
+    meaning: "an idle session expires after this long",
+    range: [1, MAX_MS],
+  },
+  {
+    key: "maxUsers",
+    env: "IM_MAX_USERS",
+    flag: "--max-users",
+    fallback: "100000",
+    meaning: "users, and names with a mailbox, at most",
+    range: [1, 100_000_000],
+  },
+  {
+    key: "maxTopics",
+    env: "IM_MAX_TOPICS",
+    flag: "--max-topics",
+    fallback: "10000",
+    meaning: "topics at most",
+    range: [1, 100_000_000],
+  },
 ];
 
 /**
@@ -196,6 +290,10 @@ export function parseConfig(
     const given = raw.get(setting) ?? { value: setting.fallback, source: setting.env };
     config[setting.key] = setting.range
       ? toWholeNumber(setting, given.value, given.source)
+      : setting.choices
+      ? toChoice(setting, given.value, given.source)
+      : setting.text
+      ? toText(given.value, given.source)
       : toHost(given.value, given.source);
   }
   return config as unknown as Config;
@@ -241,6 +339,20 @@ function toWholeNumber(setting: Setting, value: string, source: string): number 
     );
   }
   return n;
+}
+
+function toChoice(setting: Setting, value: string, source: string): string {
+  if (!setting.choices!.includes(value)) {
+    throw new ConfigError(
+      `${source}: ${JSON.stringify(value)} is not one of ${setting.choices!.join(", ")}`,
+    );
+  }
+  return value;
+}
+
+function toText(value: string, source: string): string {
+  if (value.trim() === "") throw new ConfigError(`${source}: must not be empty`);
+  return value;
 }
 
 function toHost(value: string, source: string): string {

@@ -9,8 +9,9 @@
 import type { Config } from "./config.ts";
 import { createApiHandler, json } from "./http/api.ts";
 import { Hub } from "./realtime/hub.ts";
+import { MemoryDirectory } from "./store/directory_memory.ts";
+import { MemoryMailbox } from "./store/mailbox_memory.ts";
 import type { Logger } from "./telemetry/log.ts";
-import { MemoryOfflineStore } from "./store/offline_store_memory.ts";
 
 /** A running server. */
 export interface RunningServer {
@@ -49,13 +50,27 @@ export interface ServeOptions {
  */
 export function serve(config: Config, options: ServeOptions): RunningServer {
   const { signal, log } = options;
-  const hub = new Hub(config, new MemoryOfflineStore(config.offlineTtlMs), log);
+  const mailbox = new MemoryMailbox({
+    offlineTtlMs: config.offlineTtlMs,
+    historyTtlMs: config.historyTtlMs,
+    mailboxMax: config.mailboxMax,
+    maxBytes: config.storeMaxBytes,
+    maxMailboxes: config.maxUsers,
+    onAppended: (user, entry) => hub.offer(user, entry),
+  });
+  const directory = new MemoryDirectory({
+    sessionTtlMs: config.sessionTtlMs,
+    maxUsers: config.maxUsers,
+    maxTopics: config.maxTopics,
+    maxSessions: config.maxUsers,
+  });
+  const hub: Hub = new Hub(config, { directory, mailbox }, log);
   hub.start(signal);
   const handler = createApiHandler({
     hub,
     log,
     maxBodyBytes: config.maxBodyBytes,
-    upgrade: (request, session) => {
+    upgrade: (request, session, since) => {
       if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
         return json(400, { error: "expected a WebSocket upgrade request" });
       }
@@ -66,7 +81,7 @@ export function serve(config: Config, options: ServeOptions): RunningServer {
         return json(400, { error: `not a valid WebSocket handshake: ${(error as Error).message}` });
       }
       const { socket, response } = upgraded;
-      socket.onopen = () => hub.attach(session, socket);
+      socket.onopen = () => hub.attach(session, socket, since);
       return response;
     },
     fallback: options.fallback ?? (() => json(404, { error: "not found" })),
@@ -83,5 +98,8 @@ export function serve(config: Config, options: ServeOptions): RunningServer {
   }, handler);
   const { hostname, port } = server.addr;
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-  return { url: `http://${host}:${port}`, finished: server.finished };
+  const finished = server.finished.then(async () => {
+    await Promise.all([mailbox.close(), directory.close()]);
+  });
+  return { url: `http://${host}:${port}`, finished };
 }

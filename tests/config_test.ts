@@ -13,9 +13,18 @@ const TABLE = [
   ["IM_MAX_BODY_BYTES", "--max-body-bytes", "maxBodyBytes", 65536],
   ["IM_SLOW_CONSUMER_MS", "--slow-consumer-ms", "slowConsumerMs", 5000],
   ["IM_MAX_FRAME_BYTES", "--max-frame-bytes", "maxFrameBytes", 65536],
+  ["IM_STORE", "--store", "store", "memory"],
+  ["IM_DATA_DIR", "--data-dir", "dataDir", "./data"],
+  ["IM_SYNC", "--sync", "sync", "normal"],
+  ["IM_HISTORY_TTL_MS", "--history-ttl-ms", "historyTtlMs", 604800000],
+  ["IM_MAILBOX_MAX", "--mailbox-max", "mailboxMax", 10000],
+  ["IM_STORE_MAX_BYTES", "--store-max-bytes", "storeMaxBytes", 1073741824],
+  ["IM_SESSION_TTL_MS", "--session-ttl-ms", "sessionTtlMs", 86400000],
+  ["IM_MAX_USERS", "--max-users", "maxUsers", 100000],
+  ["IM_MAX_TOPICS", "--max-topics", "maxTopics", 10000],
 ] as const;
 
-const NUMERIC = TABLE.filter(([, , key]) => key !== "host");
+const NUMERIC = TABLE.filter(([, , , fallback]) => typeof fallback === "number");
 
 function configError(name: string) {
   return (error: unknown) => {
@@ -113,6 +122,20 @@ Deno.test("config: an empty or malformed host throws ConfigError naming the sett
     assert.throws(() => parseConfig({ IM_HOST: value }, []), configError("IM_HOST"), value);
     assert.throws(() => parseConfig({}, ["--host", value]), configError("--host"), value);
   }
+});
+
+Deno.test("config: settings with a fixed set of values take only those", () => {
+  assert.equal(parseConfig({ IM_STORE: "sqlite" }, []).store, "sqlite");
+  assert.equal(parseConfig({}, ["--sync=full"]).sync, "full");
+  for (const [name, value] of [["IM_STORE", "redis"], ["IM_STORE", ""], ["IM_SYNC", "FULL"]]) {
+    assert.throws(() => parseConfig({ [name]: value }, []), configError(name), `${name}=${value}`);
+  }
+  assert.throws(() => parseConfig({}, ["--store", "mem"]), /one of sqlite, memory/);
+});
+
+Deno.test("config: the data directory is any non-empty path", () => {
+  assert.equal(parseConfig({}, ["--data-dir", "/var/lib/huayi im"]).dataDir, "/var/lib/huayi im");
+  assert.throws(() => parseConfig({ IM_DATA_DIR: " " }, []), configError("IM_DATA_DIR"));
 });
 
 Deno.test("config: unknown flags and stray arguments throw ConfigError naming them", () => {

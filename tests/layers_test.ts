@@ -105,8 +105,8 @@ Deno.test("layers: the check names the file and the import that break the rule",
   assert.match(checkImport("core/topics.ts", "../server.ts")!, /higher layer lib\//);
   assert.match(checkImport("http/api.ts", "jsr:@std/assert")!, /only node: built-ins/);
   assert.match(checkImport("http/api.ts", "../../main.ts")!, /outside lib/);
-  assert.equal(checkImport("realtime/hub.ts", "../store/offline_store.ts"), undefined);
-  assert.equal(checkImport("store/offline_store.ts", "../core/topics.ts"), undefined);
+  assert.equal(checkImport("realtime/hub.ts", "../store/mailbox.ts"), undefined);
+  assert.equal(checkImport("store/mailbox.ts", "../core/topics.ts"), undefined);
   assert.equal(checkImport("server.ts", "./http/api.ts"), undefined);
   assert.equal(checkImport("util/fifo.ts", "node:assert/strict"), undefined);
 });

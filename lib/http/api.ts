@@ -13,8 +13,18 @@ import { Failure, type FailureKind } from "../protocol/errors.ts";
 import type { Hub } from "../realtime/hub.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { isName } from "../protocol/names.ts";
-import { parseCreateTopic, parseLogin, parseSend } from "../protocol/requests.ts";
-import { readJsonBody } from "./body.ts";
+import {
+  parseCreateTopic,
+  parseHistoryQuery,
+  parseIdempotencyKey,
+  parseLogin,
+  parsePage,
+  parseSend,
+  parseSince,
+} from "../protocol/requests.ts";
+import { entryFrame } from "../protocol/messages.ts";
+import { createHash } from "node:crypto";
+import { type JsonBody, readJsonBody } from "./body.ts";
 import type { Session } from "../core/sessions.ts";
 
 const STATUS: Record<FailureKind, number> = {
@@ -26,6 +36,9 @@ const STATUS: Record<FailureKind, number> = {
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  unprocessable: 422,
+  too_many_requests: 429,
+  unavailable: 503,
 };
 
 /** A request that passed routing and authentication. */
@@ -37,6 +50,8 @@ interface Context {
   readonly session: Session;
   /** Reads the JSON body: Content-Type (415), size (413), then syntax (400). */
   json(): Promise<unknown>;
+  /** {@linkcode Context.json}, with the body's bytes. */
+  body(): Promise<JsonBody>;
 }
 
 /** One route of the API. */
@@ -62,8 +77,8 @@ export interface ApiDependencies {
   hub: Hub;
   log: Logger;
   maxBodyBytes: number;
-  /** Answers `GET /api/ws` for a live session (the upgrade). */
-  upgrade: (request: Request, session: Session) => Response;
+  /** Answers `GET /api/ws` for a live session (the upgrade); `since` when the client resumes. */
+  upgrade: (request: Request, session: Session, since: number | undefined) => Response;
   /** Answers paths outside `/api/` and `/healthz` (the bundled web client). */
   fallback: (request: Request) => Response | Promise<Response>;
 }
@@ -91,29 +106,34 @@ export function routes({ hub, upgrade }: ApiDependencies): Route[] {
       path: "/api/login",
       public: true,
       handle: async (c) => {
-        const session = hub.login(parseLogin(await c.json()));
+        const session = await hub.login(parseLogin(await c.json()));
         return ok({ sid: session.sid, username: session.username });
       },
     },
-    { methods: ["POST"], path: "/api/logout", handle: (c) => (hub.logout(c.session), ok()) },
+    {
+      methods: ["POST"],
+      path: "/api/logout",
+      handle: async (c) => (await hub.logout(c.session), ok()),
+    },
     {
       methods: ["GET"],
       path: "/api/users",
-      handle: (c) => {
+      handle: async (c) => {
         const online = c.url.searchParams.get("online");
         if (online !== null && online !== "true" && online !== "false") {
           throw new Failure("bad_request", `online must be true or false`);
         }
-        const list = hub.users(online === "true").map((username) => ({ username }));
-        return ok({ total: list.length, list });
+        const page = parsePage(c.url.searchParams);
+        const { names, total } = await hub.users({ ...page, online: online === "true" });
+        return ok({ total, list: names.map((username) => ({ username })) });
       },
     },
     {
       methods: ["GET"],
       path: "/api/topics",
-      handle: () => {
-        const list = hub.topics().map((topic) => ({ topic }));
-        return ok({ total: list.length, list });
+      handle: async (c) => {
+        const { names, total } = await hub.topics(parsePage(c.url.searchParams));
+        return ok({ total, list: names.map((topic) => ({ topic })) });
       },
     },
     {
@@ -121,7 +141,7 @@ export function routes({ hub, upgrade }: ApiDependencies): Route[] {
       path: "/api/topics",
       handle: async (c) => {
         const topic = parseCreateTopic(await c.json());
-        hub.createTopic(topic, c.session.username);
+        await hub.createTopic(topic, c.session.username);
         return ok({ topic });
       },
     },
@@ -140,19 +160,36 @@ export function routes({ hub, upgrade }: ApiDependencies): Route[] {
       methods: ["POST"],
       path: "/api/messages",
       handle: async (c) => {
-        const message = parseSend(await c.json());
+        const body = await c.body();
+        const message = parseSend(body.value);
+        const key = parseIdempotencyKey(c.request.headers.get("idempotency-key"));
         if (message.from !== c.session.username) {
           throw new Failure(
             "forbidden",
             `"from" must be your own username (${c.session.username})`,
           );
         }
-        if (message.kind === "direct") hub.sendDirect(message.from, message.to, message.content);
-        else hub.sendToTopic(message.from, message.topic, message.mentions, message.content);
-        return ok();
+        const idempotency = key === undefined ? undefined : { key, bodyHash: hash(body.bytes) };
+        const { id, sentAt } = await hub.send(message, idempotency);
+        return ok({ id, "sent-at": sentAt });
       },
     },
-    { methods: ["GET"], path: "/api/ws", handle: (c) => upgrade(c.request, c.session) },
+    {
+      methods: ["GET"],
+      path: "/api/messages",
+      handle: async (c) => {
+        const user = c.session.username;
+        const page = await hub.history(user, parseHistoryQuery(c.url.searchParams));
+        // Entry frames are JSON already: join them rather than parse and re-encode.
+        const list = page.entries.map((e) => entryFrame(e.message, user, e.own, e.seq));
+        return jsonText(200, `{"list":[${list.join(",")}],"has-more":${page.hasMore}}`);
+      },
+    },
+    {
+      methods: ["GET"],
+      path: "/api/ws",
+      handle: (c) => upgrade(c.request, c.session, parseSince(c.url.searchParams.get("since"))),
+    },
     { methods: ["GET"], path: "/api/stats", handle: () => ok(hub.stats()) },
   ];
 }
@@ -190,16 +227,23 @@ export function createApiHandler(deps: ApiDependencies): (request: Request) => P
           allow,
         });
       }
-      const session = found.route.public ? undefined : authenticate(request, url, deps.hub);
+      const session = found.route.public ? undefined : await authenticate(request, url, deps.hub);
+      const body = () => readJsonBody(request, deps.maxBodyBytes);
       return await found.route.handle({
         request,
         url,
         params: found.params,
         session: session!,
-        json: () => readJsonBody(request, deps.maxBodyBytes),
+        body,
+        json: async () => (await body()).value,
       });
     } catch (error) {
-      if (error instanceof Failure) return json(STATUS[error.kind], { error: error.message });
+      if (error instanceof Failure) {
+        const headers: Record<string, string> = error.retryAfterSeconds === undefined
+          ? {}
+          : { "retry-after": String(error.retryAfterSeconds) };
+        return json(STATUS[error.kind], { error: error.message }, headers);
+      }
       deps.log("error", { path: url.pathname, error: String((error as Error)?.stack ?? error) });
       return json(500, { error: "internal error" });
     }
@@ -230,11 +274,33 @@ export function json(
   });
 }
 
-function authenticate(request: Request, url: URL, hub: Hub): Session {
+/**
+ * A response whose body is JSON text already.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { jsonText } from "./api.ts";
+ * const response = jsonText(200, '{"list":[]}');
+ * assert.deepEqual(await response.json(), { list: [] });
+ * ```
+ */
+export function jsonText(status: number, text: string): Response {
+  return new Response(text, {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8" },
+  });
+}
+
+function hash(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("base64url");
+}
+
+async function authenticate(request: Request, url: URL, hub: Hub): Promise<Session> {
   const header = request.headers.get("authorization");
   const bearer = header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
   const sid = bearer ?? url.searchParams.get("sid");
-  const session = sid ? hub.authenticate(sid) : undefined;
+  const session = sid ? await hub.authenticate(sid) : undefined;
   if (!session) {
     throw new Failure(
       "unauthorized",
@@ -249,17 +315,17 @@ function authenticate(request: Request, url: URL, hub: Hub): Session {
 function topicAction(
   method: string,
   path: string,
-  act: (topic: string, user: string) => void,
+  act: (topic: string, user: string) => Promise<void>,
 ): Route {
   return {
     methods: [method],
     path,
-    handle: (c) => {
+    handle: async (c) => {
       const topic = c.params.topic;
       if (!isName(topic)) {
         throw new Failure("bad_request", "topic must be 4-30 characters of a-z, A-Z, 0-9, _ or -");
       }
-      act(topic, c.session.username);
+      await act(topic, c.session.username);
       return json(200, { topic });
     },
   };

@@ -7,6 +7,12 @@
 
 import { Failure } from "../protocol/errors.ts";
 
+/** A JSON body: the parsed value, and the bytes it came from (for an idempotency check). */
+export interface JsonBody {
+  readonly value: unknown;
+  readonly bytes: Uint8Array;
+}
+
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
@@ -24,9 +30,9 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
  *     headers: { "content-type": type },
  *     body,
  *   });
- * assert.deepEqual(await readJsonBody(request('{"username":"Harry"}'), 1024), {
- *   username: "Harry",
- * });
+ * const { value, bytes } = await readJsonBody(request('{"username":"Harry"}'), 1024);
+ * assert.deepEqual(value, { username: "Harry" });
+ * assert.equal(bytes.length, 20);
  * await assert.rejects(readJsonBody(request("{}", "text/plain"), 1024), { kind: "unsupported_media_type" });
  * await assert.rejects(readJsonBody(request("x".repeat(2000)), 1024), { kind: "payload_too_large" });
  * await assert.rejects(readJsonBody(request("{oops"), 1024), { kind: "bad_request" });
@@ -34,10 +40,10 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
  *
  * @param request The request whose body to read.
  * @param maxBytes The largest body accepted.
- * @returns The parsed JSON value, not yet validated.
+ * @returns The parsed JSON value (not yet validated) and its bytes.
  * @throws {Failure} `unsupported_media_type`, `payload_too_large` or `bad_request`.
  */
-export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
+export async function readJsonBody(request: Request, maxBytes: number): Promise<JsonBody> {
   const mediaType = request.headers.get("content-type")?.split(";")[0].trim().toLowerCase();
   if (mediaType !== "application/json") {
     throw new Failure("unsupported_media_type", "Content-Type must be application/json");
@@ -60,7 +66,7 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
     throw new Failure("bad_request", "body is not valid UTF-8");
   }
   try {
-    return JSON.parse(text);
+    return { value: JSON.parse(text), bytes };
   } catch {
     throw new Failure("bad_request", "body is not valid JSON");
   }

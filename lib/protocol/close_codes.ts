@@ -27,6 +27,8 @@ export const Close = {
    * reserves 1006 for reporting); it names the case in logs and metrics.
    */
   abnormal: { code: 1006, reason: "connection lost" },
+  /** The server could not read the user's mailbox; the client reconnects and resumes. */
+  internalError: { code: 1011, reason: "internal error" },
   /** An incoming frame was larger than `IM_MAX_FRAME_BYTES`. */
   tooBig: { code: 1009, reason: "frame too large" },
   /** `POST /api/logout` ended the session. */

@@ -15,7 +15,13 @@ export type FailureKind =
   | "method_not_allowed"
   | "conflict"
   | "payload_too_large"
-  | "unsupported_media_type";
+  | "unsupported_media_type"
+  /** A well-formed request the server cannot take as it is (an idempotency key reused with another body). */
+  | "unprocessable"
+  /** A rate limit or a cap: nothing was done; try again later. */
+  | "too_many_requests"
+  /** The store cannot be reached or could not commit: nothing was done. */
+  | "unavailable";
 
 /**
  * A failure caused by the request, with a message meant for the client.
@@ -35,8 +41,13 @@ export class Failure extends Error {
   /**
    * @param kind What went wrong.
    * @param message A human-readable reason, sent to the client as `error`.
+   * @param retryAfterSeconds When to try again (a `Retry-After` header), for refusals that pass.
    */
-  constructor(readonly kind: FailureKind, message: string) {
+  constructor(
+    readonly kind: FailureKind,
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
     super(message);
   }
 }

@@ -8,72 +8,54 @@
  * @module
  */
 
-/** The system notices of the contract. */
-export type SystemNotice = "__topic_is_deleted__" | "__topic_not_found__";
+/** The system notices of the contract that are not mailbox entries. */
+export type SystemNotice = "__topic_not_found__";
 
-/**
- * Encodes one-to-one messages: the same text for each recipient except `to`,
- * which names exactly that recipient.
- *
- * @example Usage
- * ```ts
- * import assert from "node:assert/strict";
- * import { directMessageEncoder } from "./frames.ts";
- * const encode = directMessageEncoder("Harry", "Are you OK ?");
- * assert.deepEqual(JSON.parse(encode("Ron_W")), {
- *   "message-type": "message", from: "Harry", to: ["Ron_W"], topic: "",
- *   "content-type": "text/plain", content: "Are you OK ?",
- * });
- * ```
- *
- * @param from The sender's username.
- * @param content The message text.
- * @returns A function from a recipient's username to the frame text.
- */
-export function directMessageEncoder(from: string, content: string): (to: string) => string {
-  const head = `{"message-type":"message","from":${JSON.stringify(from)},"to":[`;
-  const tail = `],"topic":"","content-type":"text/plain","content":${JSON.stringify(content)}}`;
-  // Usernames match NAME_PATTERN, so they need no escaping inside quotes.
-  return (to) => `${head}"${to}"${tail}`;
+/** The numbers of the `__resumed__` notice. */
+export interface ResumedNotice {
+  readonly since: number;
+  readonly first: number;
+  readonly last: number;
+  readonly recovered: boolean;
 }
 
 /**
- * Encodes a topic message, identical for every member.
+ * Encodes the notice a socket opened with `since` gets first.
  *
  * @example Usage
  * ```ts
  * import assert from "node:assert/strict";
- * import { topicMessage } from "./frames.ts";
- * const frame = JSON.parse(topicMessage("Harry", ["Ron_W"], "philosophers_stone", "hi"));
- * assert.equal(frame.topic, "philosophers_stone");
- * assert.deepEqual(frame.to, ["Ron_W"]);
+ * import { resumed } from "./frames.ts";
+ * assert.deepEqual(JSON.parse(resumed({ since: 5, first: 3, last: 9, recovered: true })), {
+ *   "message-type": "system", topic: "__resumed__", "content-type": "application/json",
+ *   content: { since: 5, first: 3, last: 9, recovered: true },
+ * });
  * ```
  */
-export function topicMessage(
-  from: string,
-  mentions: readonly string[],
-  topic: string,
-  content: string,
-): string {
+export function resumed(notice: ResumedNotice): string {
   return JSON.stringify({
-    "message-type": "message",
-    from,
-    to: mentions,
-    topic,
-    "content-type": "text/plain",
-    content,
+    "message-type": "system",
+    topic: "__resumed__",
+    "content-type": "application/json",
+    content: {
+      since: notice.since,
+      first: notice.first,
+      last: notice.last,
+      recovered: notice.recovered,
+    },
   });
 }
 
 /**
- * Encodes a system notice about a topic.
+ * Encodes a system notice about a topic that is not a mailbox entry (the
+ * deletion notice is one: see `messages.ts`).
  *
  * @example Usage
  * ```ts
  * import assert from "node:assert/strict";
  * import { systemNotice } from "./frames.ts";
- * assert.deepEqual(JSON.parse(systemNotice("__topic_is_deleted__", "philosophers_stone")), {
- *   "message-type": "system", topic: "__topic_is_deleted__",
+ * assert.deepEqual(JSON.parse(systemNotice("__topic_not_found__", "philosophers_stone")), {
+ *   "message-type": "system", topic: "__topic_not_found__",
  *   "content-type": "application/json", content: { topic: "philosophers_stone" },
  * });
  * ```

@@ -128,3 +128,180 @@ function nameField(fields: Record<string, unknown>, key: string): string {
   }
   return value;
 }
+
+/** A validated `GET /api/messages` query. */
+export interface HistoryRequest {
+  readonly before?: number;
+  readonly after?: number;
+  readonly limit: number;
+  readonly with?: string;
+  readonly topic?: string;
+}
+
+const HISTORY_PARAMS = new Set(["before", "after", "limit", "with", "topic", "sid"]);
+const SEQ = /^[0-9]{1,15}$/;
+
+/**
+ * Validates the query of `GET /api/messages`: `before` or `after` (a seq),
+ * `limit` (1–200, default 50), `with` (a username) or `topic` (a topic).
+ * Any other value, an empty one too, is `bad_request`.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseHistoryQuery } from "./requests.ts";
+ * assert.deepEqual(parseHistoryQuery(new URLSearchParams("before=40&limit=10&with=Ron_W")), {
+ *   before: 40, limit: 10, with: "Ron_W",
+ * });
+ * assert.deepEqual(parseHistoryQuery(new URLSearchParams("")), { limit: 50 });
+ * assert.throws(() => parseHistoryQuery(new URLSearchParams("limit=0")), /limit/);
+ * ```
+ *
+ * @param params The URL's query.
+ * @returns The query, typed.
+ * @throws {Failure} `bad_request` naming the parameter that is wrong.
+ */
+export function parseHistoryQuery(params: URLSearchParams): HistoryRequest {
+  for (const key of params.keys()) {
+    if (!HISTORY_PARAMS.has(key)) {
+      throw new Failure("bad_request", `unknown parameter ${JSON.stringify(key.slice(0, 40))}`);
+    }
+  }
+  const query: { -readonly [K in keyof HistoryRequest]: HistoryRequest[K] } = {
+    limit: boundedInteger(params, "limit", 1, 200) ?? 50,
+  };
+  const before = seqParam(params, "before");
+  const after = seqParam(params, "after");
+  if (before !== undefined && after !== undefined) {
+    throw new Failure("bad_request", "give before or after, not both");
+  }
+  if (before !== undefined) query.before = before;
+  if (after !== undefined) query.after = after;
+  const withUser = nameParam(params, "with");
+  const topic = nameParam(params, "topic");
+  if (withUser !== undefined && topic !== undefined) {
+    throw new Failure("bad_request", "give with or topic, not both");
+  }
+  if (withUser !== undefined) query.with = withUser;
+  if (topic !== undefined) query.topic = topic;
+  return query;
+}
+
+/** A validated page of `GET /api/users` or `GET /api/topics`. */
+export interface PageRequest {
+  /** Names after this one, by name. */
+  readonly after?: string;
+  readonly limit?: number;
+}
+
+/**
+ * Validates `after` (a name) and `limit` (1–1000) of a list route; neither
+ * given is the whole list, as in v1.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parsePage } from "./requests.ts";
+ * assert.deepEqual(parsePage(new URLSearchParams("after=Harry&limit=20")), { after: "Harry", limit: 20 });
+ * assert.deepEqual(parsePage(new URLSearchParams("online=true")), {});
+ * assert.throws(() => parsePage(new URLSearchParams("limit=")), /limit/);
+ * ```
+ *
+ * @param params The URL's query.
+ * @returns The page, typed.
+ * @throws {Failure} `bad_request` naming the parameter that is wrong.
+ */
+export function parsePage(params: URLSearchParams): PageRequest {
+  const page: { -readonly [K in keyof PageRequest]: PageRequest[K] } = {};
+  const limit = boundedInteger(params, "limit", 1, 1000);
+  const after = nameParam(params, "after");
+  if (limit !== undefined) page.limit = limit;
+  if (after !== undefined) page.after = after;
+  return page;
+}
+
+/**
+ * Validates the `since` of `GET /api/ws?since=N`: 1 to 15 decimal digits.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseSince } from "./requests.ts";
+ * assert.equal(parseSince(null), undefined); // not given: a v1 socket
+ * assert.equal(parseSince("17"), 17);
+ * assert.throws(() => parseSince(""), /since/);
+ * assert.throws(() => parseSince("-1"), /since/);
+ * ```
+ *
+ * @param value The parameter as given, or `null`.
+ * @returns The seq, or `undefined` when not given.
+ * @throws {Failure} `bad_request`.
+ */
+export function parseSince(value: string | null): number | undefined {
+  if (value === null) return undefined;
+  if (!SEQ.test(value)) {
+    throw new Failure("bad_request", "since must be a seq: 1 to 15 decimal digits");
+  }
+  return Number(value);
+}
+
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/**
+ * Validates an `Idempotency-Key` header: 1–64 of `A-Z a-z 0-9 . _ : -`.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseIdempotencyKey } from "./requests.ts";
+ * assert.equal(parseIdempotencyKey(null), undefined);
+ * assert.equal(parseIdempotencyKey("retry-7:a.b_c"), "retry-7:a.b_c");
+ * assert.throws(() => parseIdempotencyKey(""), /Idempotency-Key/);
+ * assert.throws(() => parseIdempotencyKey("has space"), /Idempotency-Key/);
+ * ```
+ *
+ * @param value The header as given, or `null`.
+ * @returns The key, or `undefined` when there is no header.
+ * @throws {Failure} `bad_request` for a present but empty or malformed key.
+ */
+export function parseIdempotencyKey(value: string | null): string | undefined {
+  if (value === null) return undefined;
+  if (!IDEMPOTENCY_KEY.test(value)) {
+    throw new Failure(
+      "bad_request",
+      "Idempotency-Key must be 1-64 characters of A-Z, a-z, 0-9, '.', '_', ':' or '-'",
+    );
+  }
+  return value;
+}
+
+function seqParam(params: URLSearchParams, key: string): number | undefined {
+  const value = params.get(key);
+  if (value === null) return undefined;
+  if (!SEQ.test(value)) throw new Failure("bad_request", `${key} must be a seq (decimal digits)`);
+  return Number(value);
+}
+
+function boundedInteger(
+  params: URLSearchParams,
+  key: string,
+  min: number,
+  max: number,
+): number | undefined {
+  const value = params.get(key);
+  if (value === null) return undefined;
+  const n = /^[0-9]{1,7}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= min && n <= max)) {
+    throw new Failure("bad_request", `${key} must be a whole number from ${min} to ${max}`);
+  }
+  return n;
+}
+
+function nameParam(params: URLSearchParams, key: string): string | undefined {
+  const value = params.get(key);
+  if (value === null) return undefined;
+  if (!isName(value)) {
+    throw new Failure("bad_request", `${key} must be 4-30 characters of a-z, A-Z, 0-9, _ or -`);
+  }
+  return value;
+}

@@ -2,42 +2,68 @@
  * One live WebSocket of a session: its bounded outbox, the single loop that
  * writes it, the frames the client sends, and its heartbeat state.
  *
- * Delivery never waits. A frame goes into the outbox if there is room;
- * otherwise it goes to the offline store behind the frames already there
- * ("spilled"), and the writer loop pulls stored frames back in as room
- * appears. Offline messages waiting at connect time take the same path, so a
- * live message that arrives during the flush queues behind the backlog and
- * order holds. When the connection ends, whatever was not written goes back to
- * the front of the store: nothing is dropped.
+ * The outbox is a window onto the user's mailbox, never a second copy that
+ * must be saved. The connection keeps a cursor (the last seq it queued or
+ * skipped). While it is caught up, each new entry the hub offers goes
+ * straight into the outbox, or to the socket itself when the writer is idle.
+ * When the outbox is full, or at the start, it is "behind": new entries are
+ * left in the mailbox and the writer reads them from there, after the
+ * cursor, as room appears. So nothing waits anywhere but in the mailbox and
+ * one bounded outbox, a slow socket costs only its own outbox, and when the
+ * connection ends nothing needs putting back: the mailbox's cursor moved
+ * only for what was actually written.
  *
  * @module
  */
 
 import { Close, closedByClient, type CloseReason } from "../protocol/close_codes.ts";
-import { Channel } from "../util/channel.ts";
 import { ack, badRequest, parseClientFrame, pong } from "../protocol/frames.ts";
-import { Heartbeat, type HeartbeatTimings } from "./heartbeat.ts";
-import type { OfflineStore, StoredFrame } from "../store/offline_store.ts";
+import { entryFrame } from "../protocol/messages.ts";
 import type { Session } from "../core/sessions.ts";
+import type { Entry } from "../store/mailbox.ts";
+import { Channel } from "../util/channel.ts";
+import { Heartbeat, type HeartbeatTimings } from "./heartbeat.ts";
 
-/** An item of a socket's outbox: a stored frame, or one meant for this socket only. */
-export interface Delivery extends StoredFrame {
-  /** Heartbeat answers and error notices: only meaningful on the socket they were meant for, never stored. */
-  readonly transient?: boolean;
+/** An item of a socket's outbox: a mailbox entry's frame, or a frame for this socket only. */
+export interface Delivery {
+  readonly frame: string;
+  /** The entry it shows; none for heartbeat answers and notices, which are never stored. */
+  readonly entry?: Entry;
+}
+
+/** What a connection reads from and reports to: the user's mailbox. */
+export interface MailboxReader {
+  /** Up to `limit` committed entries after `after`, in seq order. */
+  read(user: string, after: number, limit: number): Promise<Entry[]>;
+  /** `entry` was written to the socket, or skipped as undeliverable. */
+  consumed(user: string, entry: Entry): void;
 }
 
 /** What a connection needs from the configuration. */
 export interface ConnectionOptions extends HeartbeatTimings {
   outboxCapacity: number;
   maxFrameBytes: number;
+  offlineTtlMs: number;
+}
+
+/** How the client opened the socket. */
+export interface ConnectionMode {
+  /**
+   * Opened with `since`: it is given the user's own sent messages too, and
+   * may be given again what an earlier socket was written (at-least-once).
+   * Without it (v1), own copies are skipped.
+   */
+  readonly resume: boolean;
 }
 
 /** Called once, when a connection ends for any reason. */
 export type OnConnectionClosed = (connection: Connection, why: CloseReason) => void;
 
+/** Called when reading the mailbox failed (the connection closes with 1011). */
+export type OnConnectionError = (connection: Connection, error: unknown) => void;
+
 // The writer stops taking frames from the outbox while the socket holds more
-// than this many unsent bytes. Kept small: bytes handed to the socket count as
-// delivered, so they must not pile up where a dead peer would lose them.
+// than this many unsent bytes (a server-side WebSocket has no drain event).
 const HIGH_WATER_BYTES = 64 * 1024;
 const MAX_POLL_MS = 50;
 
@@ -45,49 +71,83 @@ const MAX_POLL_MS = 50;
  * A session's socket.
  *
  * @example Usage
- * ```ts ignore
- * const connection = new Connection(session, socket, store, options, onClosed);
- * connection.start();
- * connection.deliver({ frame: '{"message-type":"message",...}', sentAt: Date.now() });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Connection } from "./connection.ts";
+ * import { MemoryMailbox } from "../store/mailbox_memory.ts";
+ * import { FakeSocket } from "../../tests/realtime/fake_socket.ts";
+ * const mailbox = new MemoryMailbox({
+ *   offlineTtlMs: 60_000, historyTtlMs: 60_000, mailboxMax: 100, maxBytes: 1 << 20,
+ *   maxMailboxes: 100,
+ * });
+ * const message = {
+ *   id: "m1", sentAt: Date.now(), kind: "direct" as const, from: "Harry",
+ *   to: ["Ron_W"], topic: "", content: "hi",
+ * };
+ * await mailbox.append({ message, recipients: ["Ron_W"], ownCopy: false });
+ * const socket = new FakeSocket();
+ * const session = { sid: "s", username: "Ron_W", lastSeen: Date.now() };
+ * const connection = new Connection(session, socket.ws, mailbox, {
+ *   outboxCapacity: 8, maxFrameBytes: 65536, offlineTtlMs: 60_000,
+ *   clientTimeoutMs: 60_000, probeIntervalMs: 20_000, probeMaxMisses: 3,
+ * }, { resume: false }, () => {});
+ * connection.start(0);
+ * await new Promise((resolve) => setTimeout(resolve, 10));
+ * assert.equal(socket.frames[0].content, "hi");
+ * assert.equal(await mailbox.cursor("Ron_W"), 1);
+ * connection.close({ code: 4000, reason: "logged out" });
  * ```
  */
 export class Connection {
   readonly session: Session;
   readonly heartbeat: Heartbeat;
   readonly #socket: WebSocket;
-  readonly #store: OfflineStore;
+  readonly #mailbox: MailboxReader;
   readonly #options: ConnectionOptions;
+  readonly #mode: ConnectionMode;
   readonly #onClosed: OnConnectionClosed;
+  readonly #onError: OnConnectionError | undefined;
   readonly #outbox: Channel<Delivery>;
   // Wakes the writer early from its poll of a full socket when the connection ends.
   #wakeWriter: (() => void) | undefined;
-  // True while frames for this user wait in the store: new frames must queue
-  // behind them rather than overtake them in the outbox.
-  #spilled = false;
+  // The last seq queued, written or skipped; everything after it is in the mailbox.
+  #cursor = 0;
+  // The highest seq the hub offered: a reader that reaches it is caught up.
+  #latest = 0;
+  #behind = true;
+  #reading = false;
   #fullSince = 0;
   #waiting = false;
 
   /**
    * @param session The session the socket belongs to.
    * @param socket An open WebSocket.
-   * @param store Where frames go that the outbox cannot take.
-   * @param options Outbox size, frame limit and heartbeat timings.
+   * @param mailbox Where the user's entries are read from.
+   * @param options Outbox size, frame limit, delivery TTL and heartbeat timings.
+   * @param mode Whether the client resumes (v2) or not (v1).
    * @param onClosed Told once when the connection ends.
+   * @param onError Told when the mailbox could not be read.
    */
   constructor(
     session: Session,
     socket: WebSocket,
-    store: OfflineStore,
+    mailbox: MailboxReader,
     options: ConnectionOptions,
+    mode: ConnectionMode,
     onClosed: OnConnectionClosed,
+    onError?: OnConnectionError,
   ) {
     this.session = session;
     this.#socket = socket;
-    this.#store = store;
+    this.#mailbox = mailbox;
     this.#options = options;
+    this.#mode = mode;
     this.#onClosed = onClosed;
+    this.#onError = onError;
     this.#outbox = new Channel(options.outboxCapacity);
     this.heartbeat = new Heartbeat(options, Date.now());
+    this.#socket.onclose = (event) => this.close(closedByClient(event.code, event.reason));
+    this.#socket.onerror = () => this.close(Close.abnormal);
   }
 
   /** The user this socket belongs to. */
@@ -95,7 +155,7 @@ export class Connection {
     return this.session.username;
   }
 
-  /** Since when the outbox has been full with no frame written (0: not full). */
+  /** Since when the outbox has been full with nothing written (0: not full). */
   get fullSince(): number {
     return this.#fullSince;
   }
@@ -115,29 +175,37 @@ export class Connection {
     return this.#outbox.closed;
   }
 
-  /** Starts reading frames and writing the outbox, offline backlog first. */
-  start(): void {
+  /**
+   * Starts delivering: `first` (the `__resumed__` notice) if given, then the
+   * mailbox's entries after `cursor`, then new ones as they are offered.
+   * Entries offered before this call are not lost: they are read from the
+   * mailbox.
+   */
+  start(cursor: number, first?: string): void {
+    if (this.closed) return;
+    this.#cursor = cursor;
+    if (first !== undefined) this.#outbox.trySend({ frame: first });
+    // Frames are read from now on, so an early ping's ack cannot overtake `first`.
     this.#socket.onmessage = (event) => this.#onFrame(event.data);
-    this.#socket.onclose = (event) => this.close(closedByClient(event.code, event.reason));
-    this.#socket.onerror = () => this.close(Close.abnormal);
-    this.#spilled = this.#store.has(this.username);
-    this.#refill();
     this.#writeLoop();
+    this.#refill();
   }
 
   /**
-   * Queues a frame for this socket without waiting: into the outbox if it has
-   * room and nothing is stored ahead of it, else into the offline store.
+   * Offers a newly committed entry of this user's. It is queued at once when
+   * the connection is caught up and has room; otherwise it stays in the
+   * mailbox for the writer to read in turn. Never waits.
    */
-  deliver(delivery: Delivery): void {
-    if (this.closed) {
-      this.#store.push(this.username, delivery);
-    } else if (!this.#spilled && this.#writeIfIdle(delivery.frame)) {
-      // Written at once: nothing was queued or stored ahead of it.
-    } else if (this.#spilled || !this.#outbox.trySend(delivery)) {
-      this.#store.push(this.username, delivery);
-      this.#spilled = true;
+  offer(entry: Entry): void {
+    if (this.closed || entry.seq <= this.#cursor) return;
+    if (entry.seq > this.#latest) this.#latest = entry.seq;
+    if (this.#behind) return;
+    // A gap: something in between is not here (a missed wake-up in a
+    // cluster). The mailbox knows what it was.
+    if (entry.seq !== this.#cursor + 1 || !this.#take(entry)) {
+      this.#behind = true;
       this.#markFull();
+      this.#refill();
     }
   }
 
@@ -148,20 +216,65 @@ export class Connection {
 
   /**
    * Queues a frame meant for this socket only (heartbeat answers, notices):
-   * never stored, since a stale one means nothing on the next socket. When the
-   * outbox is full it is dropped, and the slow-consumer rule closes the socket
-   * soon after.
+   * never stored, since a stale one means nothing on the next socket. When
+   * the outbox is full it is dropped, and the slow-consumer rule closes the
+   * socket soon after.
    */
   notify(frame: string): void {
-    if (!this.#writeIfIdle(frame)) {
-      this.#outbox.trySend({ frame, sentAt: Date.now(), transient: true });
+    if (!this.closed && !this.#writeIfIdle(frame)) this.#outbox.trySend({ frame });
+  }
+
+  /** Drops queued entries of a deleted topic (the mailbox has dropped them already). */
+  purgeTopic(topic: string): void {
+    this.#outbox.retain(({ entry }) =>
+      entry?.message.kind !== "topic" || entry.message.topic !== topic
+    );
+    this.#refill();
+  }
+
+  /**
+   * Ends the connection: closes the socket with `why` and tells the owner.
+   * What the outbox held stays in the mailbox, after the cursor. Safe to
+   * call more than once.
+   */
+  close(why: CloseReason): void {
+    if (this.closed) return;
+    this.#outbox.close();
+    this.#wakeWriter?.();
+    const state = this.#socket.readyState;
+    if (state === WebSocket.OPEN || state === WebSocket.CONNECTING) {
+      this.#socket.close(why.code, why.reason);
     }
+    this.#onClosed(this, why);
+  }
+
+  // Queues `entry` (the one after the cursor) or skips it; false when there is no room.
+  #take(entry: Entry): boolean {
+    if (!this.#deliverable(entry)) {
+      this.#cursor = entry.seq;
+      this.#mailbox.consumed(this.username, entry);
+      return true;
+    }
+    const frame = entryFrame(entry.message, this.username, entry.own, entry.seq);
+    if (this.#writeIfIdle(frame)) {
+      this.#cursor = entry.seq;
+      this.#mailbox.consumed(this.username, entry);
+      return true;
+    }
+    if (!this.#outbox.trySend({ frame, entry })) return false;
+    this.#cursor = entry.seq;
+    return true;
+  }
+
+  #deliverable(entry: Entry): boolean {
+    if (entry.own && !this.#mode.resume) return false;
+    return entry.message.sentAt > Date.now() - this.#options.offlineTtlMs;
   }
 
   /**
    * When the writer is idle on an empty outbox and the socket has room,
-   * writes `frame` now — exactly the write the writer would do next — instead
-   * of waking the writer for one frame.
+   * writes `frame` now — exactly the write the writer would do next —
+   * instead of waking the writer for one frame.
    */
   #writeIfIdle(frame: string): boolean {
     if (
@@ -174,30 +287,38 @@ export class Connection {
     return true;
   }
 
-  /** Drops queued frames of a deleted topic, and lets stored ones into the room it makes. */
-  purgeTopic(topic: string): void {
-    this.#outbox.retain((d) => d.topic !== topic);
-    if (this.#spilled) this.#refill();
-  }
-
-  /**
-   * Ends the connection: keeps every unwritten frame in the store, closes the
-   * socket with `why`, and tells the owner. Safe to call more than once.
-   */
-  close(why: CloseReason): void {
-    if (this.closed) return;
-    const unwritten = this.#outbox.close();
-    this.#store.requeue(this.username, unwritten.filter((d) => !d.transient));
-    this.#wakeWriter?.();
-    if (
-      this.#socket.readyState === WebSocket.OPEN || this.#socket.readyState === WebSocket.CONNECTING
-    ) {
-      this.#socket.close(why.code, why.reason);
+  // Reads the mailbox after the cursor into the outbox's free room, until
+  // caught up or full. One read at a time; the writer calls it again as
+  // room appears.
+  async #refill(): Promise<void> {
+    if (this.#reading || !this.#behind || this.closed) return;
+    this.#reading = true;
+    try {
+      while (this.#behind && !this.closed) {
+        const room = this.#outbox.capacity - this.#outbox.size;
+        if (room <= 0) return this.#markFull();
+        const entries = await this.#mailbox.read(this.username, this.#cursor, room);
+        if (this.closed) return;
+        for (const entry of entries) {
+          if (entry.seq > this.#cursor && !this.#take(entry)) return this.#markFull();
+        }
+        // Fewer than asked: nothing more was committed when it was read. If
+        // something was offered meanwhile, read again; if the read found
+        // nothing at all, what was offered has been purged since.
+        if (entries.length < room && (this.#cursor >= this.#latest || entries.length === 0)) {
+          this.#behind = false;
+        }
+      }
+    } catch (error) {
+      this.#onError?.(this, error);
+      this.close(Close.internalError);
+    } finally {
+      this.#reading = false;
     }
-    this.#onClosed(this, why);
   }
 
   async #writeLoop(): Promise<void> {
+    const lowWater = Math.floor(this.#outbox.capacity / 2);
     for await (const first of this.#outbox) {
       // Frames already queued are written without a promise each.
       for (
@@ -205,21 +326,15 @@ export class Connection {
         delivery;
         delivery = this.#outbox.tryReceive()
       ) {
-        if (this.#socket.readyState !== WebSocket.OPEN) {
-          this.close(Close.abnormal);
-          // After close(), which put the rest of the outbox back: this one is older.
-          if (!delivery.transient) this.#store.requeue(this.username, [delivery]);
-          return;
-        }
+        if (this.#socket.readyState !== WebSocket.OPEN) return this.close(Close.abnormal);
         this.#socket.send(delivery.frame);
+        if (delivery.entry) this.#mailbox.consumed(this.username, delivery.entry);
         this.#fullSince = 0;
-        if (this.#spilled) this.#refill();
+        if (this.#behind && this.#outbox.size <= lowWater) this.#refill();
         if (this.#socket.bufferedAmount > HIGH_WATER_BYTES) {
           await this.#drained();
           if (this.closed) return;
-          // The outbox may have been emptied meanwhile (a deleted topic): pull
-          // from the store now, or the loop would wait on an empty outbox.
-          if (this.#spilled) this.#refill();
+          if (this.#behind) this.#refill();
         }
       }
     }
@@ -246,16 +361,6 @@ export class Connection {
     return promise.finally(() => this.#wakeWriter = undefined);
   }
 
-  #refill(): void {
-    if (this.closed) return;
-    const room = this.#outbox.capacity - this.#outbox.size;
-    if (room > 0) {
-      for (const delivery of this.#store.take(this.username, room)) this.#outbox.trySend(delivery);
-    }
-    if (!this.#store.has(this.username)) this.#spilled = false;
-    else this.#markFull();
-  }
-
   #markFull(): void {
     if (this.#fullSince === 0 && this.#outbox.full) this.#fullSince = Date.now();
   }
@@ -269,9 +374,7 @@ export class Connection {
         : data instanceof Blob
         ? data.size
         : 0;
-      if (size > this.#options.maxFrameBytes) {
-        return this.close(Close.tooBig);
-      }
+      if (size > this.#options.maxFrameBytes) return this.close(Close.tooBig);
       return this.notify(badRequest("binary frames are not supported; send JSON text"));
     }
     if (utf8Length(data, this.#options.maxFrameBytes) > this.#options.maxFrameBytes) {

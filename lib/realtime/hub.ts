@@ -1,28 +1,43 @@
 /**
- * The hub: users, sessions, topics and live connections, and the routing of
- * every message to a socket or to the offline store.
+ * The hub: the live connections, and every operation of the API on top of
+ * the store (the directory of users, sessions and topics, and the mailbox).
  *
- * Routing is synchronous: a message is queued for every recipient within the
- * one event-loop turn that accepts it, so messages are ordered by acceptance
- * (per sender and per topic), and no recipient waits for another. A slow
- * socket only ever fills its own bounded outbox and then the store.
+ * A send is one atomic append to the mailbox: every recipient's entry and
+ * the sender's copy get their seqs in the order sends are accepted, so
+ * messages are ordered per sender and per topic at every member. The
+ * mailbox announces each committed entry, and the hub offers it to the
+ * user's connection, if any; a connection that cannot take it now reads it
+ * from the mailbox later. Nothing is queued anywhere else.
  *
  * @module
  */
 
+import type { Session } from "../core/sessions.ts";
 import { Close, type CloseReason } from "../protocol/close_codes.ts";
-import { Connection, type ConnectionOptions, type Delivery } from "./connection.ts";
 import { Failure } from "../protocol/errors.ts";
-import { directMessageEncoder, systemNotice, topicMessage } from "../protocol/frames.ts";
+import { resumed, systemNotice } from "../protocol/frames.ts";
+import { type Message, newMessageId } from "../protocol/messages.ts";
+import type { SendRequest } from "../protocol/requests.ts";
+import type { Directory, NamePage, PageQuery } from "../store/directory.ts";
+import type { Entry, HistoryPage, HistoryQuery, Mailbox } from "../store/mailbox.ts";
 import type { Logger } from "../telemetry/log.ts";
-import type { OfflineStore } from "../store/offline_store.ts";
-import { type Session, SessionRegistry } from "../core/sessions.ts";
-import { TopicRegistry } from "../core/topics.ts";
+import { Connection, type ConnectionOptions } from "./connection.ts";
 
 /** What the hub needs from the configuration. */
 export interface HubOptions extends ConnectionOptions {
   slowConsumerMs: number;
-  offlineTtlMs: number;
+}
+
+/** Where the hub keeps everything that outlives a socket. */
+export interface HubStore {
+  readonly directory: Directory;
+  readonly mailbox: Mailbox;
+}
+
+/** An accepted send: the 200 body of `POST /api/messages`. */
+export interface Accepted {
+  readonly id: string;
+  readonly sentAt: number;
 }
 
 /** Counters of everything the hub holds, for leak checks and monitoring. */
@@ -31,8 +46,10 @@ export interface HubStats {
   sessions: number;
   online: number;
   topics: number;
-  offlineMessages: number;
-  offlineRecipients: number;
+  mailboxes: number;
+  messages: number;
+  entries: number;
+  storeBytes: number;
   outboxFrames: number;
   /** Timers the server holds: the hub's clock plus writers polling a full socket. */
   timers: number;
@@ -42,38 +59,57 @@ export interface HubStats {
  * The routing core.
  *
  * @example Usage
- * ```ts ignore
- * const hub = new Hub(options, new MemoryOfflineStore(options.offlineTtlMs), stderrLogger());
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Hub } from "./hub.ts";
+ * import { MemoryDirectory } from "../store/directory_memory.ts";
+ * import { MemoryMailbox } from "../store/mailbox_memory.ts";
+ * import { silentLogger } from "../telemetry/log.ts";
+ * const limits = { offlineTtlMs: 600_000, historyTtlMs: 600_000, mailboxMax: 100, maxBytes: 1 << 20, maxMailboxes: 100 };
+ * const mailbox = new MemoryMailbox({ ...limits, onAppended: (user, entry) => hub.offer(user, entry) });
+ * const directory = new MemoryDirectory({ sessionTtlMs: 60_000, maxUsers: 100, maxTopics: 100, maxSessions: 100 });
+ * const hub = new Hub({
+ *   outboxCapacity: 16, maxFrameBytes: 65536, offlineTtlMs: 600_000, slowConsumerMs: 5000,
+ *   clientTimeoutMs: 60_000, probeIntervalMs: 20_000, probeMaxMisses: 3,
+ * }, { directory, mailbox }, silentLogger);
+ * const controller = new AbortController();
  * hub.start(controller.signal);
- * const harry = hub.login("Harry");
- * hub.sendDirect("Harry", ["Ron"], "Are you OK ?"); // stored: Ron is offline
+ * await hub.login("Harry");
+ * const accepted = await hub.send({ kind: "direct", from: "Harry", to: ["Ron_W"], content: "hi" });
+ * assert.equal(typeof accepted.id, "string");
+ * const ron = await hub.history("Ron_W", { limit: 10 });
+ * assert.equal(ron.entries[0].message.content, "hi"); // stored: Ron is offline
+ * controller.abort();
  * ```
  */
 export class Hub {
   readonly #options: HubOptions;
-  readonly #store: OfflineStore;
+  readonly #directory: Directory;
+  readonly #mailbox: Mailbox;
   readonly #log: Logger;
-  readonly #sessions = new SessionRegistry();
-  readonly #topics = new TopicRegistry();
-  readonly #users = new Set<string>();
   readonly #connections = new Map<string, Connection>();
+  // Sessions a newer login replaced, so a late socket of theirs gets 4001, not 4000.
+  readonly #replaced = new WeakSet<Session>();
   #clock: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
+  #sweeping = false;
+  #lastSentAt = 0;
 
   /**
    * @param options Timings and limits.
-   * @param store Where frames wait for users who cannot take them now.
+   * @param store The directory and the mailbox.
    * @param log Where events go.
    */
-  constructor(options: HubOptions, store: OfflineStore, log: Logger) {
+  constructor(options: HubOptions, store: HubStore, log: Logger) {
     this.#options = options;
-    this.#store = store;
+    this.#directory = store.directory;
+    this.#mailbox = store.mailbox;
     this.#log = log;
   }
 
   /**
-   * Starts the clock that runs heartbeats, the slow-consumer rule and
-   * offline expiry; aborting `signal` closes every socket with 1001 and stops it.
+   * Starts the clock that runs heartbeats, the slow-consumer rule and the
+   * store's expiry; aborting `signal` closes every socket with 1001 and stops it.
    */
   start(signal: AbortSignal): void {
     if (signal.aborted) return this.#stop();
@@ -89,51 +125,92 @@ export class Hub {
   // ---- sessions ----
 
   /** Opens a session for `username`; their previous one dies (socket closed with 4001). */
-  login(username: string): Session {
-    const { session, replaced } = this.#sessions.open(username, Date.now());
-    this.#users.add(username);
-    if (replaced) {
-      this.#connections.get(username)?.close(Close.sessionReplaced);
+  async login(username: string): Promise<Session> {
+    const result = await this.#directory.openSession(username);
+    if (result.kind === "users_full") {
+      throw new Failure("too_many_requests", "the server has as many users as it takes");
     }
-    this.#log("login", { user: username, replaced: replaced !== undefined });
-    return session;
+    if (result.kind === "sessions_full") {
+      throw new Failure("too_many_requests", "the server has as many sessions as it takes");
+    }
+    if (result.replaced) {
+      this.#replaced.add(result.replaced);
+      const connection = this.#connections.get(username);
+      if (connection?.session.sid === result.replaced.sid) connection.close(Close.sessionReplaced);
+    }
+    this.#log("login", { user: username, replaced: result.replaced !== undefined });
+    return result.session;
   }
 
   /** Ends `session`; its socket closes with 4000. */
-  logout(session: Session): void {
-    this.#sessions.close(session);
+  async logout(session: Session): Promise<void> {
+    await this.#directory.closeSession(session);
     const connection = this.#connections.get(session.username);
-    if (connection?.session === session) connection.close(Close.loggedOut);
+    if (connection?.session.sid === session.sid) connection.close(Close.loggedOut);
     this.#log("logout", { user: session.username });
   }
 
   /** The live session for `sid`, marked as having shown a sign of life. */
-  authenticate(sid: string): Session | undefined {
-    const session = this.#sessions.bySid(sid);
-    if (session) session.lastSeen = Date.now();
+  async authenticate(sid: string): Promise<Session | undefined> {
+    const session = await this.#directory.session(sid);
+    if (session) this.#directory.touch(session);
     return session;
   }
 
   /**
    * Makes `socket` (just opened) the live socket of `session`, replacing any
-   * previous one (4001), and starts delivering to it, offline backlog first.
+   * previous one (4001), and starts delivering to it: without `since` (v1)
+   * from the user's cursor, with it (resume) after the `__resumed__` notice
+   * from seq `since`.
    */
-  attach(session: Session, socket: WebSocket): void {
+  attach(session: Session, socket: WebSocket, since?: number): void {
     if (this.#stopped) return closeSocket(socket, Close.goingAway);
-    if (!this.#sessions.isLive(session)) {
-      const replaced = this.#sessions.byUser(session.username) !== undefined;
-      return replaced
-        ? closeSocket(socket, Close.sessionReplaced)
-        : closeSocket(socket, Close.loggedOut);
-    }
     this.#connections.get(session.username)?.close(Close.sessionReplaced);
     session.lastSeen = Date.now();
-    // Read before start(): the connection begins by taking the backlog.
-    const backlog = this.#store.has(session.username);
-    const connection = new Connection(session, socket, this.#store, this.#options, this.#onClosed);
+    const connection = new Connection(
+      session,
+      socket,
+      this.#mailbox,
+      this.#options,
+      { resume: since !== undefined },
+      this.#onClosed,
+      this.#onReadError,
+    );
+    // Registered before the mailbox is asked where to start, so no entry
+    // committed meanwhile is missed: the connection starts behind, reading.
     this.#connections.set(session.username, connection);
-    connection.start();
-    this.#log("connect", { user: session.username, backlog });
+    this.#begin(connection, since);
+  }
+
+  async #begin(connection: Connection, since: number | undefined): Promise<void> {
+    const { session } = connection;
+    try {
+      const live = await this.#directory.session(session.sid);
+      if (connection.closed) return;
+      if (live?.sid !== session.sid) {
+        return connection.close(
+          this.#replaced.has(session) ? Close.sessionReplaced : Close.loggedOut,
+        );
+      }
+      if (since === undefined) {
+        const cursor = await this.#mailbox.cursor(session.username);
+        connection.start(cursor);
+        this.#log("connect", { user: session.username, from: cursor });
+        return;
+      }
+      const { first, last, recovered } = await this.#mailbox.resume(session.username, since);
+      const from = since <= last ? Math.max(since, first - 1) : first - 1;
+      connection.start(from, resumed({ since, first, last, recovered }));
+      this.#log("resume", { user: session.username, since, first, last, recovered });
+    } catch (error) {
+      this.#onReadError(connection, error);
+      connection.close(Close.internalError);
+    }
+  }
+
+  /** Offers a committed entry to its user's socket, if they have one here. */
+  offer(user: string, entry: Entry): void {
+    this.#connections.get(user)?.offer(entry);
   }
 
   #onClosed = (connection: Connection, why: CloseReason): void => {
@@ -144,86 +221,149 @@ export class Hub {
     this.#log(event, { user: connection.username, code: why.code, reason: why.reason });
   };
 
+  #onReadError = (connection: Connection, error: unknown): void => {
+    this.#log("error", { user: connection.username, error: String(error) });
+  };
+
   // ---- presence ----
 
-  /** Users who ever logged in, in that order; `onlineOnly` keeps those with a live socket. */
-  users(onlineOnly: boolean): string[] {
-    const all = [...this.#users];
-    return onlineOnly ? all.filter((user) => this.#connections.has(user)) : all;
+  /** Users who ever logged in, by name; `online` keeps those with a live socket. */
+  async users(query: PageQuery & { online: boolean }): Promise<NamePage> {
+    if (!query.online) return await this.#directory.users(query);
+    const online = [...this.#connections.keys()].sort();
+    const from = query.after === undefined ? 0 : online.findIndex((name) => name > query.after!);
+    const names = from === -1 ? [] : online.slice(from, from + (query.limit ?? online.length));
+    return { names, total: online.length };
   }
 
   // ---- topics ----
 
-  /** Topic names, oldest first. */
-  topics(): string[] {
-    return this.#topics.names();
+  /** Topic names, by name. */
+  topics(query: PageQuery): Promise<NamePage> {
+    return this.#directory.topics(query);
   }
 
   /** Creates `topic`; the creator joins it. Throws `conflict` if it exists. */
-  createTopic(topic: string, creator: string): void {
-    this.#topics.create(topic, creator);
+  async createTopic(topic: string, creator: string): Promise<void> {
+    const result = await this.#directory.createTopic(topic, creator);
+    if (result === "exists") throw new Failure("conflict", `topic ${topic} already exists`);
+    if (result === "topics_full") {
+      throw new Failure("too_many_requests", "the server has as many topics as it takes");
+    }
   }
 
   /** Adds `user` to `topic`. Throws `not_found`. */
-  joinTopic(topic: string, user: string): void {
-    this.#topics.join(topic, user);
+  async joinTopic(topic: string, user: string): Promise<void> {
+    if (!await this.#directory.join(topic, [user])) throw topicNotFound(topic);
   }
 
   /** Removes `user` from `topic`. Throws `not_found`. */
-  quitTopic(topic: string, user: string): void {
-    this.#topics.quit(topic, user);
+  async quitTopic(topic: string, user: string): Promise<void> {
+    if (!await this.#directory.quit(topic, user)) throw topicNotFound(topic);
   }
 
   /**
-   * Deletes `topic`: every undelivered message of it is dropped (stored or
-   * queued), and every member is told with `__topic_is_deleted__`. Throws `not_found`.
+   * Deletes `topic`: its messages leave every mailbox (and outbox), and
+   * every member gets `__topic_is_deleted__`. Throws `not_found`.
    */
-  deleteTopic(topic: string, by: string): void {
-    const members = this.#topics.delete(topic);
-    const purged = this.#store.purgeTopic(topic);
-    for (const connection of this.#connections.values()) connection.purgeTopic(topic);
-    const notice: Delivery = {
-      frame: systemNotice("__topic_is_deleted__", topic),
-      sentAt: Date.now(),
+  async deleteTopic(topic: string, by: string): Promise<void> {
+    const members = await this.#directory.deleteTopic(topic);
+    if (!members) throw topicNotFound(topic);
+    await this.#mailbox.purgeTopic(topic);
+    // Only outboxes holding something can hold this topic's entries.
+    for (const connection of this.#connections.values()) {
+      if (connection.queued > 0) connection.purgeTopic(topic);
+    }
+    const notice: Message = {
+      id: newMessageId(),
+      sentAt: this.#now(),
+      kind: "topic_deleted",
+      from: "",
+      to: [],
+      topic,
+      content: "",
     };
-    for (const member of members) this.#deliver(member, notice);
-    this.#log("topic-deleted", { topic, by, members: members.size, purged });
+    const result = await this.#mailbox.append({
+      message: notice,
+      recipients: members,
+      ownCopy: false,
+    });
+    this.#log("topic-deleted", { topic, by, members: members.length, notice: result.kind });
   }
 
   // ---- messages ----
 
-  /** Sends `content` from `from` to each user of `to` separately. */
-  sendDirect(from: string, to: readonly string[], content: string): void {
-    const encode = directMessageEncoder(from, content);
-    const sentAt = Date.now();
-    for (const user of new Set(to)) this.#deliver(user, { frame: encode(user), sentAt });
-  }
-
   /**
-   * Sends `content` to every member of `topic` but the sender; the sender and
-   * the mentioned users join it first. For an unknown topic the sender's
-   * socket gets `__topic_not_found__` and `not_found` is thrown.
+   * Sends a message: one-to-one to each of `to` separately, or to every
+   * member of a topic but the sender (who, with the mentioned users, joins
+   * it first). The sender gets their own copy. For an unknown topic the
+   * sender's socket gets `__topic_not_found__` and `not_found` is thrown;
+   * a cap refuses the whole send (`too_many_requests`).
    */
-  sendToTopic(from: string, topic: string, mentions: readonly string[], content: string): void {
-    if (!this.#topics.has(topic)) {
-      this.#connections.get(from)?.notify(systemNotice("__topic_not_found__", topic));
-      throw new Failure("not_found", `topic ${topic} does not exist`);
+  async send(
+    request: SendRequest,
+    idempotency?: { key: string; bodyHash: string },
+  ): Promise<Accepted> {
+    const { from, content } = request;
+    let message: Message;
+    let recipients: readonly string[];
+    if (request.kind === "direct") {
+      const to = [...new Set(request.to)];
+      message = {
+        id: newMessageId(),
+        sentAt: this.#now(),
+        kind: "direct",
+        from,
+        to,
+        topic: "",
+        content,
+      };
+      recipients = to;
+    } else {
+      const { topic, mentions } = request;
+      const members = await this.#directory.join(topic, [from, ...mentions]) &&
+        await this.#directory.members(topic);
+      if (!members) {
+        this.#connections.get(from)?.notify(systemNotice("__topic_not_found__", topic));
+        throw topicNotFound(topic);
+      }
+      message = {
+        id: newMessageId(),
+        sentAt: this.#now(),
+        kind: "topic",
+        from,
+        to: mentions,
+        topic,
+        content,
+      };
+      recipients = members.filter((member) => member !== from);
     }
-    this.#topics.join(topic, from, ...mentions);
-    const delivery: Delivery = {
-      frame: topicMessage(from, mentions, topic, content),
-      sentAt: Date.now(),
-      topic,
-    };
-    for (const member of this.#topics.members(topic)) {
-      if (member !== from) this.#deliver(member, delivery);
+    const result = await this.#mailbox.append({ message, recipients, ownCopy: true, idempotency });
+    switch (result.kind) {
+      case "appended":
+        return { id: message.id, sentAt: message.sentAt };
+      case "replayed":
+        return { id: result.id, sentAt: result.sentAt };
+      case "key_conflict":
+        throw new Failure(
+          "unprocessable",
+          "this Idempotency-Key was used for another body; use a new key for a new message",
+        );
+      case "mailbox_full":
+        throw new Failure(
+          "too_many_requests",
+          `the mailbox of ${result.user} is full: too many undelivered messages`,
+        );
+      case "mailboxes_full":
+        throw new Failure("too_many_requests", "the server has as many mailboxes as it takes");
+      case "store_full":
+        throw new Failure("too_many_requests", "the message store is full");
     }
   }
 
-  #deliver(user: string, delivery: Delivery): void {
-    const connection = this.#connections.get(user);
-    if (connection) connection.deliver(delivery);
-    else this.#store.push(user, delivery);
+  /** A page of `user`'s own mailbox. */
+  history(user: string, query: HistoryQuery): Promise<HistoryPage> {
+    return this.#mailbox.history(user, query);
   }
 
   // ---- lifecycle ----
@@ -236,16 +376,26 @@ export class Hub {
       outboxFrames += connection.queued;
       if (connection.waitingForDrain) waiting++;
     }
+    const directory = this.#directory.stats();
+    const mailbox = this.#mailbox.stats();
     return {
-      users: this.#users.size,
-      sessions: this.#sessions.size,
+      users: directory.users,
+      sessions: directory.sessions,
       online: this.#connections.size,
-      topics: this.#topics.size,
-      offlineMessages: this.#store.size,
-      offlineRecipients: this.#store.recipients,
+      topics: directory.topics,
+      mailboxes: mailbox.mailboxes,
+      messages: mailbox.messages,
+      entries: mailbox.entries,
+      storeBytes: mailbox.bytes,
       outboxFrames,
       timers: (this.#clock === undefined ? 0 : 1) + waiting,
     };
+  }
+
+  // Accept times never go backwards, so each mailbox is in time order too.
+  #now(): number {
+    this.#lastSentAt = Math.max(Date.now(), this.#lastSentAt);
+    return this.#lastSentAt;
   }
 
   #tick(now: number): void {
@@ -258,21 +408,25 @@ export class Hub {
       }
       const verdict = connection.heartbeat.check(now, connection.session.lastSeen);
       if (verdict.action === "probe") connection.probe(verdict.id);
-      else if (verdict.action === "close") {
-        connection.close(Close.heartbeatTimeout);
-      }
+      else if (verdict.action === "close") connection.close(Close.heartbeatTimeout);
     }
-    this.#store.sweep();
+    if (this.#sweeping) return;
+    this.#sweeping = true;
+    Promise.all([this.#mailbox.sweep(), this.#directory.sweep()])
+      .catch((error) => this.#log("error", { during: "sweep", error: String(error) }))
+      .finally(() => this.#sweeping = false);
   }
 
   #stop(): void {
     this.#stopped = true;
     clearInterval(this.#clock);
     this.#clock = undefined;
-    for (const connection of this.#connections.values()) {
-      connection.close(Close.goingAway);
-    }
+    for (const connection of this.#connections.values()) connection.close(Close.goingAway);
   }
+}
+
+function topicNotFound(topic: string): Failure {
+  return new Failure("not_found", `topic ${topic} does not exist`);
 }
 
 function closeSocket(socket: WebSocket, why: CloseReason): void {

@@ -98,9 +98,26 @@ export async function sendTopic(
   });
 }
 
-/** A WebSocket whose frames queue up until a test takes them. */
+/** How {@linkcode TestSocket.open} opens the socket. */
+export interface OpenOptions {
+  /** Resume from this seq (`?since=`): a v2 socket, whose frames keep `seq`, `id` and `sent-at`. */
+  since?: number | string;
+}
+
+const V2_FIELDS = ["seq", "id", "sent-at"] as const;
+
+/**
+ * A WebSocket whose frames queue up until a test takes them.
+ *
+ * A v1 socket (no `since`) hands frames to the test as a v1 client sees
+ * them: without the v2 fields `seq`, `id` and `sent-at`, which it checks on
+ * the way (present and well-typed on mailbox entries, seqs rising, absent
+ * on transient frames). So the v1 suite's expectations are v1's own.
+ */
 export class TestSocket {
   readonly socket: WebSocket;
+  /** Every frame as received, v2 fields included. */
+  readonly raw: Json[] = [];
   readonly opened: Promise<void>;
   readonly closed: Promise<CloseEvent>;
   readonly #frames: Json[] = [];
@@ -110,7 +127,11 @@ export class TestSocket {
   /** Probes answered so far. */
   probesAnswered = 0;
 
-  private constructor(url: string) {
+  readonly #v2: boolean;
+  #lastSeq = 0;
+
+  private constructor(url: string, v2: boolean) {
+    this.#v2 = v2;
     this.socket = new WebSocket(url);
     const opened = Promise.withResolvers<void>();
     const closed = Promise.withResolvers<CloseEvent>();
@@ -131,16 +152,45 @@ export class TestSocket {
         this.probesAnswered++;
         return;
       }
-      this.#frames.push(frame);
+      this.raw.push(frame);
+      this.#frames.push(this.#v2 ? frame : this.#asV1(frame));
       this.#wake?.();
     };
   }
 
-  /** Opens `/api/ws?sid=...` and waits until it is open. */
-  static async open(server: TestServer, sid: string): Promise<TestSocket> {
-    const socket = new TestSocket(`${server.wsUrl}/api/ws?sid=${encodeURIComponent(sid)}`);
+  /** Opens `/api/ws?sid=...` (and `&since=` if given) and waits until it is open. */
+  static async open(
+    server: TestServer,
+    sid: string,
+    options: OpenOptions = {},
+  ): Promise<TestSocket> {
+    let url = `${server.wsUrl}/api/ws?sid=${encodeURIComponent(sid)}`;
+    if (options.since !== undefined) url += `&since=${options.since}`;
+    const socket = new TestSocket(url, options.since !== undefined);
     await socket.opened;
     return socket;
+  }
+
+  // Checks the v2 fields of a frame and returns it without them.
+  #asV1(frame: Json): Json {
+    const entry = frame["message-type"] === "message" ||
+      (frame["message-type"] === "system" && frame.topic === "__topic_is_deleted__");
+    if (entry) {
+      const { seq, id } = frame;
+      const sentAt = frame["sent-at"];
+      if (
+        !Number.isInteger(seq) || seq <= this.#lastSeq || typeof id !== "string" ||
+        !Number.isInteger(sentAt)
+      ) {
+        throw new Error(`bad v2 fields after seq ${this.#lastSeq}: ${JSON.stringify(frame)}`);
+      }
+      this.#lastSeq = seq;
+    } else if (V2_FIELDS.some((field) => field in frame)) {
+      throw new Error(`a transient frame with v2 fields: ${JSON.stringify(frame)}`);
+    }
+    const v1 = { ...frame };
+    for (const field of V2_FIELDS) delete v1[field];
+    return v1;
   }
 
   /** Sends a frame (objects are JSON-encoded). */

@@ -62,14 +62,19 @@ Deno.test("thousands of recipients in one send: fine within the body limit, 413 
   const many = Array.from({ length: 3000 }, (_, i) => `user_${i}`);
   const accepted = await sendDirect(server, harry, "Harry", many, "hi all");
   assert.equal(accepted.status, 200);
-  assert.equal((await api(server, "GET", "/api/stats", { sid: harry })).body.offlineMessages, 3000);
+  const stored = (await api(server, "GET", "/api/stats", { sid: harry })).body;
+  assert.deepEqual(
+    [stored.messages, stored.entries],
+    [1, 3001],
+    "one message, 3000 entries + own copy",
+  );
   const tooMany = Array.from({ length: 10_000 }, (_, i) => `user_${i}`);
   assert.equal((await sendDirect(server, harry, "Harry", tooMany, "hi all")).status, 413);
   const withOneBad = [...many.slice(0, 100), "Hаrry"];
   assert.equal((await sendDirect(server, harry, "Harry", withOneBad, "hi")).status, 400);
   assert.equal(
-    (await api(server, "GET", "/api/stats", { sid: harry })).body.offlineMessages,
-    3000,
+    (await api(server, "GET", "/api/stats", { sid: harry })).body.entries,
+    3001,
     "nothing sent",
   );
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { api, login, sendDirect, TestSocket } from "./client.ts";
+import { api, expectSentinel, login, sendDirect, TestSocket } from "./client.ts";
 import { runMain, TestServer } from "./harness.ts";
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
@@ -32,7 +32,9 @@ Deno.test("start-up: a flag wins over its environment variable", async () => {
   const harry = await login(server, "Harry");
   await sendDirect(server, harry, "Harry", ["Ron_W"], "short-lived");
   await new Promise((resolve) => setTimeout(resolve, 400));
-  assert.equal((await api(server, "GET", "/api/stats", { sid: harry })).body.offlineMessages, 0);
+  // Expired after the flag's 200 ms, not the variable's 10 minutes: never delivered.
+  await using socket = await TestSocket.open(server, await login(server, "Ron_W"));
+  await expectSentinel(server, socket, "Ron_W", "the expired message was not delivered");
 });
 
 Deno.test("start-up: bad settings stop with exit code 2 and a message naming the setting", async () => {

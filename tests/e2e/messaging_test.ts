@@ -181,7 +181,7 @@ Deno.test("topics: list, 409 on re-create, delete notifies every member, re-crea
   assert.equal(typeof conflict.body.error, "string");
   assert.deepEqual((await api(server, "GET", "/api/topics", { sid: ron })).body, {
     total: 2,
-    list: [{ topic: "potions" }, { topic: "charms" }],
+    list: [{ topic: "charms" }, { topic: "potions" }], // by name
   });
 
   await api(server, "POST", "/api/topics/potions/actions/join", { sid: ron });

@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
 import { createApiHandler, json } from "../../lib/http/api.ts";
-import { Hub } from "../../lib/realtime/hub.ts";
 import { silentLogger } from "../../lib/telemetry/log.ts";
-import { MemoryOfflineStore } from "../../lib/store/offline_store_memory.ts";
 import type { Session } from "../../lib/core/sessions.ts";
-import { HUB_OPTIONS as OPTIONS } from "../realtime/fake_socket.ts";
+import { createTestHub } from "../realtime/test_hub.ts";
 
 const MAX_BODY = 1000;
 const T = "philosophers_stone";
@@ -26,7 +24,7 @@ interface CallOptions {
 }
 
 function setup() {
-  const hub = new Hub(OPTIONS, new MemoryOfflineStore(OPTIONS.offlineTtlMs), silentLogger);
+  const { hub } = createTestHub();
   const upgrades: Session[] = [];
   const fallbacks: string[] = [];
   const handler = createApiHandler({
@@ -137,7 +135,7 @@ Deno.test("http api: a wrong method is 405 with Allow, before the session check"
     ["GET", `/api/topics/${T}`, "DELETE"],
     ["GET", `/api/topics/${T}/actions/join`, "POST"],
     ["DELETE", `/api/topics/${T}/actions/quit`, "POST"],
-    ["GET", "/api/messages", "POST"],
+    ["PUT", "/api/messages", "GET, POST"],
     ["POST", "/api/ws", "GET"],
   ];
   for (const [method, path, allow] of cases) {
@@ -321,7 +319,7 @@ Deno.test("http api: shape (400) before from (403) before existence (404)", asyn
   assert.equal((await call("POST", "/api/messages", { sid, body: message("Draco") })).status, 403);
   const unknown = message("Harry", { topic: "no_such_topic" });
   assert.equal((await call("POST", "/api/messages", { sid, body: unknown })).status, 404);
-  assert.equal(hub.stats().offlineMessages, 0, "nothing was sent");
+  assert.equal(hub.stats().entries, 0, "nothing was sent");
   assertAllJson();
 });
 
@@ -378,10 +376,13 @@ Deno.test("http api: topics: create (409 on a second create), list, join, quit, 
   }
   const deleted = await call("DELETE", `/api/topics/${T}`, { sid: ron });
   assert.equal(deleted.status, 200);
-  assert.deepEqual(hub.topics(), []);
+  assert.deepEqual((await hub.topics({})).names, []);
   assert.equal((await call("DELETE", `/api/topics/${T}`, { sid: ron })).status, 404);
   // Harry was a member: the notice waits for him offline.
-  assert.equal(hub.stats().offlineMessages, 1);
+  assert.deepEqual(
+    (await hub.history("Harry", { limit: 5 })).entries.map((e) => e.message.kind),
+    ["topic_deleted"],
+  );
   assertAllJson();
 });
 
@@ -394,8 +395,10 @@ Deno.test("http api: messages are accepted and routed; users lists online and al
     body: message("Harry", { to: ["Ronald", "Hermione"], topic: "" }),
   });
   assert.equal(sent.status, 200, sent.text);
-  assert.deepEqual(sent.body, {});
-  assert.equal(hub.stats().offlineMessages, 2);
+  assert.deepEqual(Object.keys(sent.body), ["id", "sent-at"]);
+  assert.equal(typeof sent.body.id, "string");
+  assert.ok(Math.abs((sent.body["sent-at"] as number) - Date.now()) < 5000);
+  assert.equal(hub.stats().entries, 3, "Ronald's, Hermione's and Harry's own copy");
   const all = await call("GET", "/api/users?online=false", { sid: harry });
   assert.deepEqual(all.body, { total: 2, list: [{ username: "Harry" }, { username: "Hermione" }] });
   const online = await call("GET", "/api/users?online=true", { sid: harry });
@@ -414,9 +417,9 @@ Deno.test("http api: any authenticated request is a sign of life", async () => {
   const sid = await login("Harry");
   await call("GET", "/api/ws", { sid });
   const session = upgrades[0];
-  session.lastSeen = 0;
+  const before = session.lastSeen = Date.now() - 10_000;
   await call("GET", "/api/topics", { sid: sid });
-  assert.ok(session.lastSeen > 0);
+  assert.ok(session.lastSeen > before);
 });
 
 Deno.test("http api: logout answers 200 and the sid is dead; body-less routes ignore bodies", async () => {

@@ -2,66 +2,23 @@ import assert from "node:assert/strict";
 import {
   ack,
   badRequest,
-  directMessageEncoder,
   parseClientFrame,
   pong,
+  resumed,
   systemNotice,
-  topicMessage,
 } from "../../lib/protocol/frames.ts";
 
-Deno.test("frames: directMessageEncoder produces the contract's one-to-one frame", () => {
-  const encode = directMessageEncoder("Harry", "Are you OK ?");
-  assert.deepEqual(JSON.parse(encode("Ron")), {
-    "message-type": "message",
-    from: "Harry",
-    to: ["Ron"],
-    topic: "",
-    "content-type": "text/plain",
-    content: "Are you OK ?",
+Deno.test("frames: resumed produces the __resumed__ notice with its numbers", () => {
+  assert.deepEqual(JSON.parse(resumed({ since: 0, first: 1, last: 0, recovered: true })), {
+    "message-type": "system",
+    topic: "__resumed__",
+    "content-type": "application/json",
+    content: { since: 0, first: 1, last: 0, recovered: true },
   });
-  assert.deepEqual(JSON.parse(encode("Hermione")).to, ["Hermione"]);
 });
 
-Deno.test("frames: directMessageEncoder escapes the content", () => {
-  const nasty = [
-    `say "hi"`,
-    "back\\slash \\u0041",
-    "line\nbreak\ttab\r\u0000\u001f",
-    "\u4f60\u597d \ud83e\udd89 \u2028\u2029",
-    "</script><script>alert(1)</script>",
-    '{"message-type":"system"}',
-    "lone \ud800 surrogate",
-  ];
-  for (const content of nasty) {
-    const text = directMessageEncoder("Harry", content)("Ron");
-    const frame = JSON.parse(text);
-    assert.equal(frame.content, content);
-    assert.equal(frame.from, "Harry");
-    assert.deepEqual(Object.keys(frame), [
-      "message-type",
-      "from",
-      "to",
-      "topic",
-      "content-type",
-      "content",
-    ]);
-  }
-});
-
-Deno.test("frames: topicMessage produces the contract's topic frame", () => {
-  assert.deepEqual(JSON.parse(topicMessage("Harry", ["Ron"], "philosophers_stone", 'x"y</b>')), {
-    "message-type": "message",
-    from: "Harry",
-    to: ["Ron"],
-    topic: "philosophers_stone",
-    "content-type": "text/plain",
-    content: 'x"y</b>',
-  });
-  assert.deepEqual(JSON.parse(topicMessage("Harry", [], "philosophers_stone", "")).to, []);
-});
-
-Deno.test("frames: systemNotice produces the contract's two notices", () => {
-  for (const notice of ["__topic_is_deleted__", "__topic_not_found__"] as const) {
+Deno.test("frames: systemNotice produces the __topic_not_found__ notice", () => {
+  for (const notice of ["__topic_not_found__"] as const) {
     assert.deepEqual(JSON.parse(systemNotice(notice, "philosophers_stone")), {
       "message-type": "system",
       topic: notice,
