@@ -6,6 +6,7 @@ import {
   RedisTimeoutError,
 } from "../../lib/redis/errors.ts";
 import { RedisServer } from "./redis_server.ts";
+import { within } from "./within.ts";
 
 const FAST_BACKOFF = { initialMs: 5, maxMs: 40 };
 
@@ -29,7 +30,7 @@ Deno.test("reconnect: kill -9 rejects calls in flight as sent; calls made while 
   const whileDown = client.command(["SET", "after", "1"]);
   await server.restart();
   assert.equal(await whileDown, "OK");
-  await client.whenConnected();
+  await within(client.whenConnected());
   assert.equal(client.connected, true);
   assert.equal(await client.command(["GET", "after"]), "1");
   assert.equal(reconnects, 1);
@@ -44,7 +45,7 @@ Deno.test("reconnect: while down, a call that outlives its deadline rejects as n
     observer: { onError: (error) => dropped.resolve(void errors.push(error)) },
   });
   await server.kill9();
-  await dropped.promise;
+  await within(dropped.promise);
   await assert.rejects(client.command(["PING"], { timeoutMs: 60 }), (error) => {
     assert.ok(error instanceof RedisTimeoutError);
     assert.equal(error.sent, false, "it never left the process");
@@ -54,7 +55,7 @@ Deno.test("reconnect: while down, a call that outlives its deadline rejects as n
   assert.ok(errors.length >= 2);
   assert.ok(errors.every((error) => error instanceof RedisConnectionError));
   await server.restart();
-  await client.whenConnected();
+  await within(client.whenConnected());
   assert.equal(await client.command(["PING"]), "PONG");
 });
 
@@ -67,7 +68,7 @@ Deno.test("reconnect: AUTH, SELECT and HELLO are sent again on every connection"
     observer: { onError: dropped.resolve },
   });
   await server.kill9();
-  await dropped.promise;
+  await within(dropped.promise);
   await server.restart();
   assert.equal(await client.command(["SET", "k", "v"]), "OK");
   assert.match(await client.command(["CLIENT", "INFO"]) as string, / db=2 /);
@@ -83,7 +84,7 @@ Deno.test("reconnect: close() while reconnecting stops the attempts and rejects 
     observer: { onError: dropped.resolve },
   });
   await server.kill9();
-  await dropped.promise;
+  await within(dropped.promise);
   const queued = client.command(["PING"]);
   const waiting = client.whenConnected();
   await client.close();
@@ -111,10 +112,10 @@ Deno.test("reconnect: bytes that are not RESP drop the connection, which then re
   });
   assert.equal(await client.command(["PING"]), "PONG");
   assert.equal(client.connected, false, "the junk right after the reply dropped the connection");
-  const error = await dropped.promise;
+  const error = await within(dropped.promise);
   assert.ok(error instanceof RedisConnectionError);
   assert.ok(error.cause instanceof RedisProtocolError);
-  await client.whenConnected();
+  await within(client.whenConnected());
   assert.equal(await client.command(["PING"]), "PONG");
   await client.close();
   await accepting;

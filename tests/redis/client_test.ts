@@ -7,6 +7,7 @@ import {
   RedisTimeoutError,
 } from "../../lib/redis/errors.ts";
 import { RedisServer } from "./redis_server.ts";
+import { within } from "./within.ts";
 
 Deno.test("client: basic commands, null replies and error replies", async () => {
   await using server = await RedisServer.start();
@@ -194,7 +195,7 @@ Deno.test("client: a sent command past its deadline rejects with RedisTimeoutErr
     assert.equal(error.sent, true);
     return true;
   });
-  await client.whenConnected();
+  await within(client.whenConnected());
   assert.equal(await client.command(["PING"]), "PONG");
   assert.equal(reconnects, 1);
   assert.ok(errors.some((error) => error instanceof RedisConnectionError));
@@ -204,7 +205,7 @@ Deno.test("client: DEBUG SLEEP longer than timeoutMs times out", async () => {
   await using server = await RedisServer.start({ args: ["--enable-debug-command", "local"] });
   await using client = await RedisClient.connect(server.url, { timeoutMs: 80 });
   await assert.rejects(client.command(["DEBUG", "SLEEP", "0.2"]), RedisTimeoutError);
-  await client.whenConnected();
+  await within(client.whenConnected());
   assert.equal(await client.command(["PING"], { timeoutMs: 2000 }), "PONG");
 });
 
