@@ -23,11 +23,16 @@
  * ```
  */
 export class RedisError extends Error {
+  /** Always `"RedisError"`. */
   override name = "RedisError";
   /** The reply's first word, which Redis uses as an error code (`ERR`, `NOSCRIPT`, `MOVED`). */
   readonly code: string;
 
-  /** @param reply The reply text without the leading `-` or `!`. */
+  /**
+   * Wraps an error reply.
+   *
+   * @param reply The reply text without the leading `-` or `!`.
+   */
   constructor(reply: string) {
     super(reply);
     const space = reply.indexOf(" ");
@@ -59,11 +64,14 @@ export interface RedisConnectionErrorOptions extends ErrorOptions {
  * ```
  */
 export class RedisConnectionError extends Error {
+  /** Always `"RedisConnectionError"`. */
   override name = "RedisConnectionError";
   /** See {@linkcode RedisConnectionErrorOptions.sent}. */
   readonly sent: boolean;
 
   /**
+   * Describes a transport failure.
+   *
    * @param message What happened.
    * @param options Whether the command was sent, and the underlying cause.
    */
@@ -90,9 +98,12 @@ export class RedisConnectionError extends Error {
  * ```
  */
 export class RedisTimeoutError extends RedisConnectionError {
+  /** Always `"RedisTimeoutError"`. */
   override name = "RedisTimeoutError";
 
   /**
+   * Describes a missed deadline.
+   *
    * @param command The command's name.
    * @param timeoutMs The deadline that passed.
    * @param sent Whether the command had been written.
@@ -117,9 +128,14 @@ export class RedisTimeoutError extends RedisConnectionError {
  * ```
  */
 export class RedisQueueFullError extends Error {
+  /** Always `"RedisQueueFullError"`. */
   override name = "RedisQueueFullError";
 
-  /** @param maxPending The limit that was reached. */
+  /**
+   * Describes a refused call.
+   *
+   * @param maxPending The limit that was reached, kept as `maxPending`.
+   */
   constructor(readonly maxPending: number) {
     super(`more than ${maxPending} commands pending`);
   }
@@ -139,5 +155,6 @@ export class RedisQueueFullError extends Error {
  * ```
  */
 export class RedisProtocolError extends Error {
+  /** Always `"RedisProtocolError"`. */
   override name = "RedisProtocolError";
 }

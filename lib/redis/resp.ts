@@ -43,7 +43,11 @@ export type RedisReply =
  * ```
  */
 export class RedisPush {
-  /** @param data The frame's elements; the first names its kind. */
+  /**
+   * Wraps a push frame.
+   *
+   * @param data The frame's elements, kept as `data`; the first names its kind.
+   */
   constructor(readonly data: RedisReply[]) {}
 }
 

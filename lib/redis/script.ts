@@ -41,7 +41,11 @@ export interface RedisCommander {
 export class RedisScript {
   #sha1: Promise<string> | undefined;
 
-  /** @param source The Lua source. */
+  /**
+   * Wraps a script; its SHA1 is computed on first use.
+   *
+   * @param source The Lua source, kept as `source`.
+   */
   constructor(readonly source: string) {}
 
   /** The hex SHA1 of the source, the name Redis caches it under. */
