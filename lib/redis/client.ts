@@ -168,7 +168,7 @@ export class RedisClient implements AsyncDisposable {
       onReadable: (parser) => client.#onReadable(parser),
       onOpen: (reconnected) => client.#onOpen(reconnected),
       onDrop: (error) => client.#onDrop(error),
-      onError: (error) => client.#observer?.onError?.(error),
+      onError: (error) => client.#report(error),
       onClose: () => client.#onClose(),
     });
     return client;
@@ -206,6 +206,8 @@ export class RedisClient implements AsyncDisposable {
    */
   command(args: readonly RedisArg[], options: CommandOptions = {}): Promise<RedisReply> {
     if (this.#connection.closed) return Promise.reject(closedError());
+    // Redis answers an empty command with nothing at all, which would leave it waiting.
+    if (args.length === 0) return Promise.reject(new TypeError("a command needs a name"));
     if (this.#live >= this.#maxPending) {
       return Promise.reject(new RedisQueueFullError(this.#maxPending));
     }
@@ -314,7 +316,7 @@ export class RedisClient implements AsyncDisposable {
     try {
       this.#onPush?.(push.data);
     } catch (error) {
-      this.#observer?.onError?.(error);
+      this.#report(error);
     }
   }
 
@@ -322,7 +324,12 @@ export class RedisClient implements AsyncDisposable {
     for (const pending of this.#queued.clear()) {
       if (!pending.settled) this.#send(pending);
     }
-    if (reconnected) this.#observer?.onReconnect?.();
+    if (!reconnected) return;
+    try {
+      this.#observer?.onReconnect?.();
+    } catch (error) {
+      this.#report(error);
+    }
   }
 
   #onDrop(error: RedisConnectionError): void {
@@ -353,17 +360,24 @@ export class RedisClient implements AsyncDisposable {
     if (pending.onAbort !== undefined) {
       pending.signal!.removeEventListener("abort", pending.onAbort);
     }
-    const onCommand = this.#observer?.onCommand;
-    if (onCommand !== undefined) {
+    if (this.#observer?.onCommand !== undefined) {
       const seconds = (performance.now() - pending.started) / 1000;
       try {
-        onCommand(commandName(pending.name), seconds, error === undefined);
+        this.#observer.onCommand(commandName(pending.name), seconds, error === undefined);
       } catch (hookError) {
-        this.#observer?.onError?.(hookError);
+        this.#report(hookError);
       }
     }
     if (error === undefined) pending.resolve(reply!);
     else pending.reject(error);
+  }
+
+  #report(error: unknown): void {
+    try {
+      this.#observer?.onError?.(error);
+    } catch {
+      // A failing error hook has nowhere left to report to.
+    }
   }
 }
 

@@ -122,3 +122,24 @@ Deno.test("reconnect: bytes that are not RESP drop the connection, which then re
   await Promise.all(handlers);
   listener.close();
 });
+
+Deno.test("reconnect: an onReconnect hook that throws is reported; the client stays usable", async () => {
+  await using server = await RedisServer.start();
+  const errors: unknown[] = [];
+  const dropped = Promise.withResolvers<void>();
+  await using client = await RedisClient.connect(server.url, {
+    backoff: FAST_BACKOFF,
+    observer: {
+      onReconnect: () => {
+        throw new Error("hook bug");
+      },
+      onError: (error) => dropped.resolve(void errors.push(error)),
+    },
+  });
+  await server.kill9();
+  await within(dropped.promise);
+  await server.restart();
+  await within(client.whenConnected());
+  assert.equal(await client.command(["PING"]), "PONG");
+  assert.match(String(errors.at(-1)), /hook bug/);
+});

@@ -326,3 +326,29 @@ Deno.test("client: the observer sees each command's name, duration and outcome",
   ]);
   for (const [, seconds] of seen) assert.ok(seconds >= 0 && seconds < 1);
 });
+
+Deno.test("client: an observer hook that throws is reported to onError, and calls carry on", async () => {
+  await using server = await RedisServer.start();
+  const errors: unknown[] = [];
+  await using client = await RedisClient.connect(server.url, {
+    observer: {
+      onCommand: () => {
+        throw new Error("metrics bug");
+      },
+      onError: (error) => errors.push(error),
+    },
+  });
+  assert.equal(await client.command(["PING"]), "PONG");
+  assert.equal(await client.command(["ECHO", "still"]), "still");
+  assert.equal(errors.length, 2);
+  assert.match(String(errors[0]), /metrics bug/);
+});
+
+Deno.test("client: arguments that cannot be sent reject without touching the connection", async () => {
+  await using server = await RedisServer.start();
+  await using client = await RedisClient.connect(server.url);
+  await assert.rejects(client.command([]), TypeError);
+  await assert.rejects(client.command(["SET", "k", NaN]), TypeError);
+  assert.equal(client.pending, 0);
+  assert.equal(await client.command(["PING"]), "PONG");
+});
