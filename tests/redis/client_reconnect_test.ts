@@ -143,3 +143,31 @@ Deno.test("reconnect: an onReconnect hook that throws is reported; the client st
   assert.equal(await client.command(["PING"]), "PONG");
   assert.match(String(errors.at(-1)), /hook bug/);
 });
+
+Deno.test("reconnect: kill -9 under 10,000 calls in flight settles every one, none with another's reply", async () => {
+  await using server = await RedisServer.start();
+  await using client = await RedisClient.connect(server.url, { backoff: FAST_BACKOFF });
+  // The BLPOP in the middle holds the second half in flight when the server dies.
+  const commands = Array.from(
+    { length: 10_000 },
+    (_, i) => i === 5000 ? ["BLPOP", "empty", 0] : ["ECHO", `call ${i}`],
+  );
+  const calls = commands.map((args, i) =>
+    client.command(args).then(
+      (reply) => reply === `call ${i}` ? "right" : `wrong: ${String(reply)}`,
+      (error) => error instanceof RedisConnectionError && error.sent ? "lost" : String(error),
+    )
+  );
+  await server.untilBlocked(1);
+  await server.kill9();
+  const outcomes = await Promise.all(calls);
+  assert.deepEqual(outcomes.slice(0, 5000), Array(5000).fill("right"));
+  assert.deepEqual(outcomes.slice(5000), Array(5000).fill("lost"));
+  assert.equal(client.pending, 0);
+  await server.restart();
+  await within(client.whenConnected());
+  const echoes = await Promise.all(
+    Array.from({ length: 100 }, (_, i) => client.command(["ECHO", String(i)])),
+  );
+  assert.deepEqual(echoes, Array.from({ length: 100 }, (_, i) => String(i)));
+});
