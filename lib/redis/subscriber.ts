@@ -27,6 +27,13 @@ export interface RedisSubscriberOptions extends RedisConnectionOptions {
   /** Deadline for a subscription's confirmation. Default 5000 ms. */
   timeoutMs?: number;
   /**
+   * How often to PING. An idle subscriber would otherwise never notice a
+   * connection that died without a FIN or RST (a vanished host, a NAT that
+   * forgot it) and would miss every message; with no PONG by the next ping
+   * the connection is reset. Default 15,000 ms; 0 disables.
+   */
+  pingIntervalMs?: number;
+  /**
    * Called after a reconnect, once every subscription is confirmed again.
    * Messages published while disconnected are lost, so this is the moment
    * to re-read whatever they would have announced.
@@ -58,7 +65,7 @@ interface Sent {
   resubscribe: boolean;
 }
 
-const CONFIRMATIONS = new Set(["subscribe", "unsubscribe", "psubscribe", "punsubscribe"]);
+const CONFIRMATIONS = new Set(["subscribe", "unsubscribe", "psubscribe", "punsubscribe", "pong"]);
 
 /**
  * A pub/sub subscriber that resubscribes after a reconnect.
@@ -85,6 +92,8 @@ export class RedisSubscriber implements AsyncDisposable {
   #patterns = new Map<string, Subscription>();
   #sent = new Queue<Sent>();
   #resubscribing = 0;
+  #awaitingPong = false;
+  #pinger: ReturnType<typeof setInterval> | undefined;
 
   private constructor(options: RedisSubscriberOptions) {
     this.#options = options;
@@ -108,6 +117,8 @@ export class RedisSubscriber implements AsyncDisposable {
       onError: (error) => subscriber.#report(error),
       onClose: () => subscriber.#onClose(),
     });
+    const interval = options.pingIntervalMs ?? 15_000;
+    if (interval > 0) subscriber.#pinger = setInterval(() => subscriber.#ping(interval), interval);
     return subscriber;
   }
 
@@ -252,11 +263,13 @@ export class RedisSubscriber implements AsyncDisposable {
   #onDrop(): void {
     this.#sent.clear();
     this.#resubscribing = 0;
+    this.#awaitingPong = false;
     for (const subscription of this.#channels.values()) subscription.active = false;
     for (const subscription of this.#patterns.values()) subscription.active = false;
   }
 
   #onClose(): void {
+    clearInterval(this.#pinger);
     for (const map of [this.#channels, this.#patterns]) {
       for (const subscription of map.values()) {
         for (const waiter of [...subscription.waiters]) waiter.reject(closedError());
@@ -268,6 +281,8 @@ export class RedisSubscriber implements AsyncDisposable {
     for (let reply = parser.next(); reply !== undefined; reply = parser.next()) {
       if (reply instanceof RedisError) this.#refused(reply);
       else if (reply instanceof RedisPush) this.#frame(reply.data, true);
+      // PING's answer outside RESP2's subscribed mode.
+      else if (reply === "PONG") this.#confirmed("pong", "");
       else this.#frame(reply, false);
     }
   }
@@ -311,7 +326,20 @@ export class RedisSubscriber implements AsyncDisposable {
       subscription.active = true;
       for (const waiter of [...subscription.waiters]) waiter.resolve();
     }
+    if (sent.kind === "pong") this.#awaitingPong = false;
     if (sent.resubscribe && --this.#resubscribing === 0) this.#reconnected();
+  }
+
+  #ping(interval: number): void {
+    if (!this.#connection.connected) return;
+    if (this.#awaitingPong) {
+      const reason = `no PONG within ${interval} ms`;
+      this.#connection.reset(new RedisConnectionError(reason, { sent: true }));
+      return;
+    }
+    this.#awaitingPong = true;
+    this.#connection.write(encodeCommand(["PING"]));
+    this.#sent.push({ kind: "pong", name: "", subscription: undefined, resubscribe: false });
   }
 
   #refused(error: RedisError): void {

@@ -178,6 +178,52 @@ for (const protocol of [2, 3] as const) {
     },
   );
 
+  Deno.test(
+    name("pings interleaved with confirmations and messages keep them in step"),
+    async () => {
+      await using server = await RedisServer.start();
+      const errors: unknown[] = [];
+      await using subscriber = await RedisSubscriber.connect(server.url, {
+        protocol,
+        pingIntervalMs: 2,
+        onError: (error) => errors.push(error),
+      });
+      await using publisher = await RedisClient.connect(server.url);
+      const inbox = new Inbox();
+      // Pings go out both while subscribed to nothing and while subscribed (RESP2 answers differently).
+      for (let round = 0; round < 10; round++) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        await subscriber.subscribe("c", inbox.handler);
+        await publisher.command(["PUBLISH", "c", String(round)]);
+        assert.deepEqual(await inbox.take(1), [[String(round), "c"]]);
+        subscriber.unsubscribe("c");
+      }
+      assert.deepEqual(errors, []);
+    },
+  );
+
+  Deno.test(name("a connection that stops answering PING is reset and resubscribed"), async () => {
+    await using server = await RedisServer.start();
+    const errors: unknown[] = [];
+    const reconnected = Promise.withResolvers<void>();
+    await using subscriber = await RedisSubscriber.connect(server.url, {
+      protocol,
+      pingIntervalMs: 40,
+      backoff: FAST_BACKOFF,
+      onError: (error) => errors.push(error),
+      onReconnect: reconnected.resolve,
+    });
+    await using publisher = await RedisClient.connect(server.url);
+    const inbox = new Inbox();
+    await subscriber.subscribe("c", inbox.handler);
+    // A paused server answers nothing, as a silently dead connection would.
+    await publisher.command(["CLIENT", "PAUSE", 200, "ALL"]);
+    await within(reconnected.promise);
+    assert.match(String(errors[0]), /no PONG within 40 ms/);
+    assert.equal(await publisher.command(["PUBLISH", "c", "back"]), 1);
+    assert.deepEqual(await inbox.take(1), [["back", "c"]]);
+  });
+
   Deno.test(name("a throwing handler is reported and does not stop the others"), async () => {
     await using server = await RedisServer.start();
     const errors: unknown[] = [];
