@@ -44,7 +44,7 @@ import {
   RedisQueueFullError,
   RedisTimeoutError,
 } from "./errors.ts";
-import { Queue } from "./queue.ts";
+import { Fifo } from "../util/fifo.ts";
 import {
   encodeCommand,
   type RedisArg,
@@ -144,8 +144,8 @@ export class RedisClient implements AsyncDisposable {
   #maxPending: number;
   #onPush: ((data: RedisReply[]) => void) | undefined;
   #observer: RedisObserver | undefined;
-  #queued = new Queue<Pending>();
-  #inflight = new Queue<Pending>();
+  #queued = new Fifo<Pending>();
+  #inflight = new Fifo<Pending>();
   #live = 0;
 
   private constructor(options: RedisClientOptions) {

@@ -13,7 +13,7 @@ import {
   RedisProtocolError,
   RedisTimeoutError,
 } from "./errors.ts";
-import { Queue } from "./queue.ts";
+import { Fifo } from "../util/fifo.ts";
 import { encodeCommand, RedisPush, type RedisReply, type RespParser } from "./resp.ts";
 
 /** Receives a message published on a subscribed channel. */
@@ -90,7 +90,7 @@ export class RedisSubscriber implements AsyncDisposable {
   #options: RedisSubscriberOptions;
   #channels = new Map<string, Subscription>();
   #patterns = new Map<string, Subscription>();
-  #sent = new Queue<Sent>();
+  #sent = new Fifo<Sent>();
   #resubscribing = 0;
   #awaitingPong = false;
   #pinger: ReturnType<typeof setInterval> | undefined;
