@@ -14,19 +14,36 @@ function readEnvironment(): Record<string, string | undefined> {
   return Object.fromEntries(SETTING_VARIABLES.map((name) => [name, Deno.env.get(name)]));
 }
 
+// The soft limit on open files, from /proc (Linux); `IM_MAX_CONNECTIONS=auto`
+// stays below it.
+function fileLimit(): number | undefined {
+  try {
+    const line = Deno.readTextFileSync("/proc/self/limits").split("\n")
+      .find((l) => l.startsWith("Max open files"));
+    const soft = Number(line?.split(/\s{2,}/)[1]);
+    return Number.isSafeInteger(soft) ? soft : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function fail(message: string): never {
+  console.error(`huayi-im: ${message}`);
+  Deno.exit(2);
+}
+
+const LOOPBACK = /^(127\.|::1$|localhost$)/;
+
 if (import.meta.main) {
   let config;
   try {
-    config = parseConfig(readEnvironment(), Deno.args);
+    config = parseConfig(readEnvironment(), Deno.args, { fileLimit: fileLimit() });
   } catch (error) {
     if (error instanceof HelpRequested) {
       console.log(usage());
       Deno.exit(0);
     }
-    if (error instanceof ConfigError) {
-      console.error(`huayi-im: ${error.message}`);
-      Deno.exit(2);
-    }
+    if (error instanceof ConfigError) fail(error.message);
     throw error;
   }
   const log = stderrLogger();
@@ -38,13 +55,34 @@ if (import.meta.main) {
   };
   Deno.addSignalListener("SIGINT", () => shutdown("SIGINT"));
   Deno.addSignalListener("SIGTERM", () => shutdown("SIGTERM"));
-  const server = serve(config, {
-    signal: controller.signal,
-    log,
-    fallback: createStaticHandler(new URL("./web/", import.meta.url)),
-  });
+  let server;
+  try {
+    server = await serve(config, {
+      signal: controller.signal,
+      log,
+      fallback: createStaticHandler(new URL("./web/", import.meta.url)),
+    });
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) {
+      fail(`${config.host}:${config.port} is in use by another process`);
+    }
+    if (
+      error instanceof Deno.errors.AddrNotAvailable || error instanceof Deno.errors.PermissionDenied
+    ) {
+      fail(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
+    }
+    throw error;
+  }
   console.log(`listening on ${server.url}`);
-  log("listen", { url: server.url });
+  log("listen", { url: server.url, store: config.store, auth: config.auth });
+  if (config.auth === "open" && !LOOPBACK.test(config.host)) {
+    log("warning", {
+      problem:
+        `IM_AUTH=open on ${config.host}: anyone who can reach this address can log in as anyone`,
+      fix:
+        "use IM_AUTH=password or token, or listen on 127.0.0.1 behind a proxy that authenticates",
+    });
+  }
   await server.finished;
   log("stopped");
   Deno.exit(0);

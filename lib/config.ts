@@ -46,6 +46,18 @@ export interface Config {
   maxUsers: number;
   /** Topics at most. */
   maxTopics: number;
+  /** Open WebSockets at most; past it an upgrade is 503. */
+  maxConnections: number;
+  /** Sends per second per user (burst 10×); 0 turns the limit off. */
+  rateMessages: number;
+  /** Logins and registrations per second per client address (burst 10×); 0 turns it off. */
+  rateLogins: number;
+  /** Origins allowed on upgrades and POSTs; empty: the request's own (`http://` + Host). */
+  allowedOrigins: readonly string[];
+  /** How users prove who they are. */
+  auth: "open" | "password" | "token";
+  /** The HS256 key of `token` mode (UTF-8 bytes). */
+  authSecret: string;
 }
 
 /** Thrown when a setting is malformed; the message names the setting. */
@@ -58,18 +70,22 @@ export class HelpRequested extends Error {
   override name = "HelpRequested";
 }
 
+/** What the configuration depends on besides the settings themselves. */
+export interface ConfigContext {
+  /** The process's soft limit on open files, when known (`auto` connections derive from it). */
+  fileLimit?: number;
+}
+
+/** Turns a setting's text into its value, or throws a ConfigError naming `source`. */
+type Parse = (value: string, source: string, context: ConfigContext) => unknown;
+
 interface Setting {
   key: keyof Config;
   env: string;
   flag: string;
   fallback: string;
   meaning: string;
-  /** Whole-number settings carry their allowed range. */
-  range?: [min: number, max: number];
-  /** Settings with a fixed set of values list them. */
-  choices?: readonly string[];
-  /** Free text (a path): anything but the empty string. */
-  text?: true;
+  parse: Parse;
 }
 
 // setTimeout cannot wait longer than a signed 32-bit number of milliseconds.
@@ -82,6 +98,7 @@ const SETTINGS: readonly Setting[] = [
     flag: "--host",
     fallback: "0.0.0.0",
     meaning: "address to listen on",
+    parse: host,
   },
   {
     key: "port",
@@ -89,7 +106,7 @@ const SETTINGS: readonly Setting[] = [
     flag: "--port",
     fallback: "8080",
     meaning: "port; 0 picks a free port",
-    range: [0, 65535],
+    parse: wholeNumber(0, 65535),
   },
   {
     key: "clientTimeoutMs",
@@ -97,7 +114,7 @@ const SETTINGS: readonly Setting[] = [
     flag: "--client-timeout-ms",
     fallback: "60000",
     meaning: "silence after which a user is offline",
-    range: [1, MAX_MS],
+    parse: wholeNumber(1, MAX_MS),
   },
   {
     key: "probeIntervalMs",
@@ -105,7 +122,7 @@ const SETTINGS: readonly Setting[] = [
     flag: "--probe-interval-ms",
     fallback: "20000",
     meaning: "server pong probe period",
-    range: [1, MAX_MS],
+    parse: wholeNumber(1, MAX_MS),
   },
   {
     key: "probeMaxMisses",
@@ -113,7 +130,7 @@ const SETTINGS: readonly Setting[] = [
     flag: "--probe-max-misses",
     fallback: "3",
     meaning: "unanswered probes in a row before offline",
-    range: [1, 1_000_000],
+    parse: wholeNumber(1, 1_000_000),
   },
   {
     key: "offlineTtlMs",
@@ -121,7 +138,7 @@ const SETTINGS: readonly Setting[] = [
     flag: "--offline-ttl-ms",
     fallback: "600000",
     meaning: "how long stored messages live",
-    range: [1, MAX_MS],
+    parse: wholeNumber(1, MAX_MS),
   },
   {
     key: "outboxCapacity",
@@ -129,7 +146,7 @@ const SETTINGS: readonly Setting[] = [
     flag: "--outbox-capacity",
     fallback: "1024",
     meaning: "frames a socket's bounded outbox holds",
-    range: [1, 1_000_000],
+    parse: wholeNumber(1, 1_000_000),
   },
   {
     key: "maxBodyBytes",
@@ -137,7 +154,7 @@ const SETTINGS: readonly Setting[] = [
     flag: "--max-body-bytes",
     fallback: "65536",
     meaning: "largest accepted HTTP body",
-    range: [1, 1 << 30],
+    parse: wholeNumber(1, 1 << 30),
   },
   {
     key: "slowConsumerMs",
@@ -145,7 +162,7 @@ const SETTINGS: readonly Setting[] = [
     flag: "--slow-consumer-ms",
     fallback: "5000",
     meaning: "how long an outbox may stay full before 4009",
-    range: [1, MAX_MS],
+    parse: wholeNumber(1, MAX_MS),
   },
   {
     key: "maxFrameBytes",
@@ -153,7 +170,7 @@ const SETTINGS: readonly Setting[] = [
     flag: "--max-frame-bytes",
     fallback: "65536",
     meaning: "largest accepted incoming WebSocket frame",
-    range: [1, 1 << 30],
+    parse: wholeNumber(1, 1 << 30),
   },
   {
     key: "store",
@@ -161,7 +178,7 @@ const SETTINGS: readonly Setting[] = [
     flag: "--store",
     fallback: "memory",
     meaning: "where state lives: sqlite (durable, under IM_DATA_DIR) or memory (lost on exit)",
-    choices: ["sqlite", "memory"],
+    parse: oneOf(["sqlite", "memory"]),
   },
   {
     key: "dataDir",
@@ -169,7 +186,7 @@ const SETTINGS: readonly Setting[] = [
     flag: "--data-dir",
     fallback: "./data",
     meaning: "the SQLite store's directory (one server per directory)",
-    text: true,
+    parse: text,
   },
   {
     key: "sync",
@@ -177,7 +194,7 @@ const SETTINGS: readonly Setting[] = [
     flag: "--sync",
     fallback: "normal",
     meaning: "normal (survives a crash of the process) or full (also a power loss)",
-    choices: ["normal", "full"],
+    parse: oneOf(["normal", "full"]),
   },
   {
     key: "historyTtlMs",
@@ -185,7 +202,7 @@ const SETTINGS: readonly Setting[] = [
     flag: "--history-ttl-ms",
     fallback: "604800000",
     meaning: "how long entries stay readable through history",
-    range: [1, MAX_MS],
+    parse: wholeNumber(1, MAX_MS),
   },
   {
     key: "mailboxMax",
@@ -193,7 +210,7 @@ const SETTINGS: readonly Setting[] = [
     flag: "--mailbox-max",
     fallback: "10000",
     meaning: "undelivered entries per user before sends to them are refused",
-    range: [1, 100_000_000],
+    parse: wholeNumber(1, 100_000_000),
   },
   {
     key: "storeMaxBytes",
@@ -201,7 +218,7 @@ const SETTINGS: readonly Setting[] = [
     flag: "--store-max-bytes",
     fallback: "1073741824",
     meaning: "stored bytes in all before sends are refused",
-    range: [1, Number.MAX_SAFE_INTEGER],
+    parse: wholeNumber(1, Number.MAX_SAFE_INTEGER),
   },
   {
     key: "sessionTtlMs",
@@ -209,7 +226,7 @@ const SETTINGS: readonly Setting[] = [
     flag: "--session-ttl-ms",
     fallback: "86400000",
     meaning: "an idle session expires after this long",
-    range: [1, MAX_MS],
+    parse: wholeNumber(1, MAX_MS),
   },
   {
     key: "maxUsers",
@@ -217,7 +234,7 @@ const SETTINGS: readonly Setting[] = [
     flag: "--max-users",
     fallback: "100000",
     meaning: "users, and names with a mailbox, at most",
-    range: [1, 100_000_000],
+    parse: wholeNumber(1, 100_000_000),
   },
   {
     key: "maxTopics",
@@ -225,7 +242,55 @@ const SETTINGS: readonly Setting[] = [
     flag: "--max-topics",
     fallback: "10000",
     meaning: "topics at most",
-    range: [1, 100_000_000],
+    parse: wholeNumber(1, 100_000_000),
+  },
+  {
+    key: "maxConnections",
+    env: "IM_MAX_CONNECTIONS",
+    flag: "--max-connections",
+    fallback: "auto",
+    meaning: "open WebSockets at most (auto: 90 % of the open-file limit, less 100)",
+    parse: connections,
+  },
+  {
+    key: "rateMessages",
+    env: "IM_RATE_MESSAGES",
+    flag: "--rate-messages",
+    fallback: "1000",
+    meaning: "sends per second per user, burst 10x (0: no limit)",
+    parse: wholeNumber(0, 1_000_000),
+  },
+  {
+    key: "rateLogins",
+    env: "IM_RATE_LOGINS",
+    flag: "--rate-logins",
+    fallback: "100",
+    meaning: "logins per second per client address, burst 10x (0: no limit)",
+    parse: wholeNumber(0, 1_000_000),
+  },
+  {
+    key: "allowedOrigins",
+    env: "IM_ALLOWED_ORIGINS",
+    flag: "--allowed-origins",
+    fallback: "",
+    meaning: "comma-separated origins allowed on upgrades and POSTs (empty: the request's own)",
+    parse: origins,
+  },
+  {
+    key: "auth",
+    env: "IM_AUTH",
+    flag: "--auth",
+    fallback: "open",
+    meaning: "open (a name is enough), password (register + login) or token (HS256 JWTs)",
+    parse: oneOf(["open", "password", "token"]),
+  },
+  {
+    key: "authSecret",
+    env: "IM_AUTH_SECRET",
+    flag: "--auth-secret",
+    fallback: "",
+    meaning: "the HS256 key of token mode, at least 16 characters",
+    parse: (value) => value,
   },
 ];
 
@@ -263,6 +328,7 @@ export const SETTING_VARIABLES: readonly string[] = SETTINGS.map((setting) => se
 export function parseConfig(
   env: Record<string, string | undefined>,
   args: readonly string[],
+  context: ConfigContext = {},
 ): Config {
   const raw = new Map<Setting, { value: string; source: string }>();
   for (const setting of SETTINGS) {
@@ -285,18 +351,16 @@ export function parseConfig(
     raw.set(setting, { value, source: setting.flag });
   }
 
-  const config: Record<string, string | number> = {};
+  const config: Record<string, unknown> = {};
   for (const setting of SETTINGS) {
     const given = raw.get(setting) ?? { value: setting.fallback, source: setting.env };
-    config[setting.key] = setting.range
-      ? toWholeNumber(setting, given.value, given.source)
-      : setting.choices
-      ? toChoice(setting, given.value, given.source)
-      : setting.text
-      ? toText(given.value, given.source)
-      : toHost(given.value, given.source);
+    config[setting.key] = setting.parse(given.value, given.source, context);
   }
-  return config as unknown as Config;
+  const result = config as unknown as Config;
+  if (result.auth === "token" && result.authSecret.length < 16) {
+    throw new ConfigError("IM_AUTH_SECRET: token mode needs a secret of at least 16 characters");
+  }
+  return result;
 }
 
 /**
@@ -313,7 +377,7 @@ export function parseConfig(
  */
 export function usage(): string {
   const rows = SETTINGS.map((s) =>
-    `  ${`${s.flag} / ${s.env}`.padEnd(46)} ${s.meaning} (default ${s.fallback})`
+    `  ${`${s.flag} / ${s.env}`.padEnd(46)} ${s.meaning} (default ${s.fallback || "none"})`
   );
   return [
     "Usage: main.ts [--flag value]...",
@@ -328,37 +392,67 @@ function splitFlag(arg: string): [name: string, value: string | undefined] {
   return eq === -1 ? [arg, undefined] : [arg.slice(0, eq), arg.slice(eq + 1)];
 }
 
-function toWholeNumber(setting: Setting, value: string, source: string): number {
-  const [min, max] = setting.range!;
-  const n = /^\d+$/.test(value.trim()) ? Number(value.trim()) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new ConfigError(
-      `${source}: ${
-        JSON.stringify(value)
-      } is not a whole number in ${min}..${max} (${setting.meaning})`,
-    );
-  }
-  return n;
+function wholeNumber(min: number, max: number): Parse {
+  return (value, source) => {
+    const n = /^\d+$/.test(value.trim()) ? Number(value.trim()) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      throw new ConfigError(
+        `${source}: ${JSON.stringify(value)} is not a whole number in ${min}..${max}`,
+      );
+    }
+    return n;
+  };
 }
 
-function toChoice(setting: Setting, value: string, source: string): string {
-  if (!setting.choices!.includes(value)) {
-    throw new ConfigError(
-      `${source}: ${JSON.stringify(value)} is not one of ${setting.choices!.join(", ")}`,
-    );
-  }
-  return value;
+function oneOf(choices: readonly string[]): Parse {
+  return (value, source) => {
+    if (!choices.includes(value)) {
+      throw new ConfigError(
+        `${source}: ${JSON.stringify(value)} is not one of ${choices.join(", ")}`,
+      );
+    }
+    return value;
+  };
 }
 
-function toText(value: string, source: string): string {
+function text(value: string, source: string): string {
   if (value.trim() === "") throw new ConfigError(`${source}: must not be empty`);
   return value;
 }
 
-function toHost(value: string, source: string): string {
-  const host = value.trim();
-  if (host === "" || /[\s/]/.test(host)) {
+function host(value: string, source: string): string {
+  const trimmed = value.trim();
+  if (trimmed === "" || /[\s/]/.test(trimmed)) {
     throw new ConfigError(`${source}: ${JSON.stringify(value)} is not a host address`);
   }
-  return host;
+  return trimmed;
+}
+
+// Sockets, their listener, the store's files and some slack must fit under
+// the open-file limit, or accepting fails with EMFILE.
+function connections(value: string, source: string, context: ConfigContext): number {
+  if (value !== "auto") return wholeNumber(1, 10_000_000)(value, source, context) as number;
+  const limit = context.fileLimit ?? 1024;
+  return Math.max(1, Math.floor(limit * 0.9) - 100);
+}
+
+// `http://chat.example.com,https://chat.example.com:8443`: scheme, host and
+// optional port, as browsers send them in `Origin`.
+function origins(value: string, source: string): string[] {
+  if (value.trim() === "") return [];
+  return value.split(",").map((origin) => {
+    const trimmed = origin.trim();
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(trimmed);
+    } catch {
+      // Reported below.
+    }
+    if (!parsed || parsed.origin !== trimmed || parsed.origin === "null") {
+      throw new ConfigError(
+        `${source}: ${JSON.stringify(trimmed)} is not an origin (scheme://host[:port], no path)`,
+      );
+    }
+    return trimmed;
+  });
 }

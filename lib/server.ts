@@ -1,17 +1,23 @@
 /**
- * The server's life: `Deno.serve`, the WebSocket upgrade, and one
- * `AbortController` whose abort stops accepting, closes every socket with 1001
- * and ends every loop and timer.
+ * The server's assembly: the store the configuration names, the hub, the
+ * authenticator and rate limits, the HTTP API with the WebSocket upgrade,
+ * and one `AbortController` whose abort stops accepting, closes every socket
+ * with 1001, ends every loop and timer, and closes the store.
  *
  * @module
  */
 
+import { createAuthenticator } from "./auth/authenticator.ts";
 import type { Config } from "./config.ts";
 import { createApiHandler, json } from "./http/api.ts";
+import { listen } from "./http/listener.ts";
 import { Hub } from "./realtime/hub.ts";
+import type { Directory } from "./store/directory.ts";
 import { MemoryDirectory } from "./store/directory_memory.ts";
+import type { Entry, Mailbox } from "./store/mailbox.ts";
 import { MemoryMailbox } from "./store/mailbox_memory.ts";
 import type { Logger } from "./telemetry/log.ts";
+import { RateLimiter } from "./util/rate_limiter.ts";
 
 /** A running server. */
 export interface RunningServer {
@@ -30,6 +36,9 @@ export interface ServeOptions {
   fallback?: (request: Request) => Response | Promise<Response>;
 }
 
+// Keys a rate limiter tracks at once; past it new keys share one bucket.
+const LIMITER_KEYS = 100_000;
+
 /**
  * Starts the server.
  *
@@ -39,37 +48,33 @@ export interface ServeOptions {
  * import { parseConfig } from "./config.ts";
  * import { serve } from "./server.ts";
  * import { silentLogger } from "./telemetry/log.ts";
- * const config = parseConfig({}, ["--host", "127.0.0.1", "--port", "0"]);
+ * const config = parseConfig({}, ["--host", "127.0.0.1", "--port", "0", "--store", "memory"]);
  * const controller = new AbortController();
- * const server = serve(config, { signal: controller.signal, log: silentLogger });
+ * const server = await serve(config, { signal: controller.signal, log: silentLogger });
  * const health = await fetch(`${server.url}/healthz`);
  * assert.deepEqual(await health.json(), { status: "ok" });
  * controller.abort();
  * await server.finished;
  * ```
+ *
+ * @throws {Deno.errors.AddrInUse} When the port is taken.
  */
-export function serve(config: Config, options: ServeOptions): RunningServer {
+export async function serve(config: Config, options: ServeOptions): Promise<RunningServer> {
   const { signal, log } = options;
-  const mailbox = new MemoryMailbox({
-    offlineTtlMs: config.offlineTtlMs,
-    historyTtlMs: config.historyTtlMs,
-    mailboxMax: config.mailboxMax,
-    maxBytes: config.storeMaxBytes,
-    maxMailboxes: config.maxUsers,
-    onAppended: (user, entry) => hub.offer(user, entry),
-  });
-  const directory = new MemoryDirectory({
-    sessionTtlMs: config.sessionTtlMs,
-    maxUsers: config.maxUsers,
-    maxTopics: config.maxTopics,
-    maxSessions: config.maxUsers,
-  });
-  const hub: Hub = new Hub(config, { directory, mailbox }, log);
-  hub.start(signal);
+  const store = openStore(config, (user, entry) => hub.offer(user, entry));
+  const hub: Hub = new Hub(config, store, log);
+  const authenticator = await createAuthenticator(config.auth, config.authSecret, store.directory);
+  let upgrading = 0;
   const handler = createApiHandler({
     hub,
     log,
+    authenticator,
     maxBodyBytes: config.maxBodyBytes,
+    maxConnections: config.maxConnections,
+    connections: () => hub.connectionCount + upgrading,
+    allowedOrigins: config.allowedOrigins,
+    sendLimiter: limiter(config.rateMessages),
+    loginLimiter: limiter(config.rateLogins),
     upgrade: (request, session, since) => {
       if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
         return json(400, { error: "expected a WebSocket upgrade request" });
@@ -81,25 +86,72 @@ export function serve(config: Config, options: ServeOptions): RunningServer {
         return json(400, { error: `not a valid WebSocket handshake: ${(error as Error).message}` });
       }
       const { socket, response } = upgraded;
-      socket.onopen = () => hub.attach(session, socket, since);
+      upgrading++;
+      // Counted until the hub holds it, or until it fails to open.
+      const settled = () => {
+        upgrading--;
+        socket.removeEventListener("close", settled);
+      };
+      socket.addEventListener("close", settled);
+      socket.onopen = () => {
+        settled();
+        hub.attach(session, socket, since);
+      };
       return response;
     },
     fallback: options.fallback ?? (() => json(404, { error: "not found" })),
   });
-  const server = Deno.serve({
-    hostname: config.host,
-    port: config.port,
-    signal,
-    onListen: () => {},
-    onError: (error) => {
-      log("error", { error: String((error as Error)?.stack ?? error) });
-      return json(500, { error: "internal error" });
-    },
-  }, handler);
-  const { hostname, port } = server.addr;
-  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-  const finished = server.finished.then(async () => {
-    await Promise.all([mailbox.close(), directory.close()]);
+  let listener;
+  try {
+    listener = listen({
+      hostname: config.host,
+      port: config.port,
+      signal,
+      log,
+      handler,
+      onError: (error) => {
+        log("error", { error: String((error as Error)?.stack ?? error) });
+        return json(500, { error: "internal error" });
+      },
+    });
+  } catch (error) {
+    await closeStore(store);
+    throw error;
+  }
+  hub.start(signal);
+  const host = listener.hostname.includes(":") ? `[${listener.hostname}]` : listener.hostname;
+  const finished = listener.finished.then(() => closeStore(store));
+  return { url: `http://${host}:${listener.port}`, finished };
+}
+
+function limiter(ratePerSecond: number): RateLimiter | undefined {
+  if (ratePerSecond === 0) return undefined;
+  return new RateLimiter({ ratePerSecond, burst: ratePerSecond * 10, maxKeys: LIMITER_KEYS });
+}
+
+interface Store {
+  readonly directory: Directory;
+  readonly mailbox: Mailbox;
+}
+
+function openStore(config: Config, onAppended: (user: string, entry: Entry) => void): Store {
+  const mailbox = new MemoryMailbox({
+    offlineTtlMs: config.offlineTtlMs,
+    historyTtlMs: config.historyTtlMs,
+    mailboxMax: config.mailboxMax,
+    maxBytes: config.storeMaxBytes,
+    maxMailboxes: config.maxUsers,
+    onAppended,
   });
-  return { url: `http://${host}:${port}`, finished };
+  const directory = new MemoryDirectory({
+    sessionTtlMs: config.sessionTtlMs,
+    maxUsers: config.maxUsers,
+    maxTopics: config.maxTopics,
+    maxSessions: config.maxUsers,
+  });
+  return { directory, mailbox };
+}
+
+async function closeStore(store: Store): Promise<void> {
+  await Promise.all([store.mailbox.close(), store.directory.close()]);
 }

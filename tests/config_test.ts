@@ -22,6 +22,11 @@ const TABLE = [
   ["IM_SESSION_TTL_MS", "--session-ttl-ms", "sessionTtlMs", 86400000],
   ["IM_MAX_USERS", "--max-users", "maxUsers", 100000],
   ["IM_MAX_TOPICS", "--max-topics", "maxTopics", 10000],
+  ["IM_MAX_CONNECTIONS", "--max-connections", "maxConnections", 821], // auto, for 1,024 files
+  ["IM_RATE_MESSAGES", "--rate-messages", "rateMessages", 1000],
+  ["IM_RATE_LOGINS", "--rate-logins", "rateLogins", 100],
+  ["IM_AUTH", "--auth", "auth", "open"],
+  ["IM_AUTH_SECRET", "--auth-secret", "authSecret", ""],
 ] as const;
 
 const NUMERIC = TABLE.filter(([, , , fallback]) => typeof fallback === "number");
@@ -40,7 +45,49 @@ function configError(name: string) {
 Deno.test("config: defaults equal the contract's table", () => {
   const config = parseConfig({}, []);
   const expected = Object.fromEntries(TABLE.map(([, , key, value]) => [key, value]));
-  assert.deepEqual({ ...config }, expected);
+  assert.deepEqual({ ...config }, { ...expected, allowedOrigins: [] });
+});
+
+Deno.test("config: auto connections stay below the open-file limit", () => {
+  assert.equal(parseConfig({}, [], { fileLimit: 20_000 }).maxConnections, 17_900);
+  assert.equal(parseConfig({}, [], { fileLimit: 1024 }).maxConnections, 821);
+  assert.equal(parseConfig({}, []).maxConnections, 821, "1,024 when the limit is unknown");
+  assert.equal(
+    parseConfig({ IM_MAX_CONNECTIONS: "50" }, [], { fileLimit: 20_000 }).maxConnections,
+    50,
+  );
+  assert.throws(
+    () => parseConfig({ IM_MAX_CONNECTIONS: "0" }, []),
+    configError("IM_MAX_CONNECTIONS"),
+  );
+});
+
+Deno.test("config: allowed origins are a comma-separated list of exact origins", () => {
+  assert.deepEqual(
+    parseConfig({ IM_ALLOWED_ORIGINS: "https://chat.example, http://localhost:8080" }, [])
+      .allowedOrigins,
+    ["https://chat.example", "http://localhost:8080"],
+  );
+  for (
+    const bad of ["chat.example", "https://chat.example/", "https://x.example/path", "null", "a,,b"]
+  ) {
+    assert.throws(
+      () => parseConfig({ IM_ALLOWED_ORIGINS: bad }, []),
+      configError("IM_ALLOWED_ORIGINS"),
+      bad,
+    );
+  }
+});
+
+Deno.test("config: token mode needs a secret of 16 characters or more", () => {
+  assert.throws(() => parseConfig({ IM_AUTH: "token" }, []), configError("IM_AUTH_SECRET"));
+  assert.throws(
+    () => parseConfig({ IM_AUTH: "token", IM_AUTH_SECRET: "short" }, []),
+    configError("IM_AUTH_SECRET"),
+  );
+  const config = parseConfig({ IM_AUTH: "token", IM_AUTH_SECRET: "0123456789abcdef" }, []);
+  assert.deepEqual([config.auth, config.authSecret], ["token", "0123456789abcdef"]);
+  assert.throws(() => parseConfig({ IM_AUTH: "ldap" }, []), configError("IM_AUTH"));
 });
 
 Deno.test("config: each setting is read from its environment variable", () => {
@@ -102,7 +149,8 @@ Deno.test("config: values out of range throw ConfigError naming the setting", ()
   assert.throws(() => parseConfig({ IM_PORT: "65536" }, []), configError("IM_PORT"));
   assert.equal(parseConfig({ IM_PORT: "65535" }, []).port, 65535);
   for (const [env, flag, key] of NUMERIC) {
-    if (key === "port") continue;
+    // 0 is a free port, or a rate limit turned off.
+    if (key === "port" || key === "rateMessages" || key === "rateLogins") continue;
     assert.throws(() => parseConfig({ [env]: "0" }, []), configError(env), `${env}=0`);
     assert.throws(() => parseConfig({}, [flag, "0"]), configError(flag), `${flag} 0`);
   }
@@ -170,9 +218,10 @@ Deno.test("config: --help and -h throw HelpRequested", () => {
 
 Deno.test("config: usage() lists every variable, flag and default", () => {
   const text = usage();
-  for (const [env, flag, , fallback] of TABLE) {
+  for (const [env, flag, key, fallback] of TABLE) {
     assert.ok(text.includes(env), env);
     assert.ok(text.includes(flag), flag);
-    assert.ok(text.includes(String(fallback)), `${fallback}`);
+    const shown = key === "maxConnections" ? "auto" : String(fallback) || "none";
+    assert.ok(text.includes(`(default ${shown})`), `${env} default ${shown}`);
   }
 });

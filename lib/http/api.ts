@@ -3,12 +3,15 @@
  * place where failures become status codes.
  *
  * Checks run in the contract's order, the first failing one answers: route
- * and method (404/405), session (401), Content-Type (415), size (413), shape
- * and names (400), `from` (403), existence (404/409).
+ * and method (404/405), connection cap (503, upgrades), Origin (403, POSTs and
+ * upgrades), session (401), rate limit (429), Content-Type (415), size (413),
+ * shape and names (400), `from` (403), idempotency (422), existence
+ * (404/409), caps (429).
  *
  * @module
  */
 
+import type { Authenticator } from "../auth/authenticator.ts";
 import { Failure, type FailureKind } from "../protocol/errors.ts";
 import type { Hub } from "../realtime/hub.ts";
 import type { Logger } from "../telemetry/log.ts";
@@ -24,7 +27,10 @@ import {
 } from "../protocol/requests.ts";
 import { entryFrame } from "../protocol/messages.ts";
 import { createHash } from "node:crypto";
+import type { RateLimiter } from "../util/rate_limiter.ts";
 import { type JsonBody, readJsonBody } from "./body.ts";
+import { originAllowed } from "./origin.ts";
+import { createRouter } from "./router.ts";
 import type { Session } from "../core/sessions.ts";
 
 const STATUS: Record<FailureKind, number> = {
@@ -44,6 +50,8 @@ const STATUS: Record<FailureKind, number> = {
 /** A request that passed routing and authentication. */
 interface Context {
   readonly request: Request;
+  /** The client's address, as the socket saw it. */
+  readonly address: string;
   readonly url: URL;
   readonly params: Readonly<Record<string, string>>;
   /** Present on every route that needs a session. */
@@ -60,23 +68,30 @@ export interface Route {
   /** The path, with `{name}` for a parameter (the same syntax as openapi.yaml). */
   readonly path: string;
   readonly public?: boolean;
+  /** The WebSocket upgrade: counted against the connection cap. */
+  readonly upgrade?: boolean;
   readonly handle: (context: Context) => Response | Promise<Response>;
 }
 
 /** Methods `/healthz` answers: the contract says any. */
 export const HEALTH_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 
-/** A route that matches a request's path, with the path's parameters. */
-interface Candidate {
-  route: Route;
-  params: Record<string, string>;
-}
-
 /** How the API reaches the rest of the server. */
 export interface ApiDependencies {
   hub: Hub;
   log: Logger;
+  authenticator: Authenticator;
   maxBodyBytes: number;
+  /** Open WebSockets at most (`IM_MAX_CONNECTIONS`). */
+  maxConnections: number;
+  /** Open WebSockets now, those being opened included. */
+  connections: () => number;
+  /** `IM_ALLOWED_ORIGINS`; empty for the request's own origin. */
+  allowedOrigins: readonly string[];
+  /** Sends per user; absent: no limit. */
+  sendLimiter?: RateLimiter;
+  /** Logins and registrations per client address; absent: no limit. */
+  loginLimiter?: RateLimiter;
   /** Answers `GET /api/ws` for a live session (the upgrade); `since` when the client resumes. */
   upgrade: (request: Request, session: Session, since: number | undefined) => Response;
   /** Answers paths outside `/api/` and `/healthz` (the bundled web client). */
@@ -95,7 +110,8 @@ export interface ApiDependencies {
  * assert.deepEqual(send?.methods, ["POST"]);
  * ```
  */
-export function routes({ hub, upgrade }: ApiDependencies): Route[] {
+export function routes(deps: ApiDependencies): Route[] {
+  const { hub, upgrade, authenticator } = deps;
   const ok = (body: unknown = {}) => json(200, body);
   const health = () => ok({ status: "ok" });
   return [
@@ -106,8 +122,22 @@ export function routes({ hub, upgrade }: ApiDependencies): Route[] {
       path: "/api/login",
       public: true,
       handle: async (c) => {
-        const session = await hub.login(parseLogin(await c.json()));
+        limit(deps.loginLimiter, c.address, "logins from your address");
+        const credentials = parseLogin(await c.json());
+        await authenticator.verify(credentials);
+        const session = await hub.login(credentials.username);
         return ok({ sid: session.sid, username: session.username });
+      },
+    },
+    {
+      methods: ["POST"],
+      path: "/api/register",
+      public: true,
+      handle: async (c) => {
+        limit(deps.loginLimiter, c.address, "registrations from your address");
+        const credentials = parseLogin(await c.json());
+        await authenticator.register(credentials);
+        return ok({ username: credentials.username });
       },
     },
     {
@@ -160,6 +190,7 @@ export function routes({ hub, upgrade }: ApiDependencies): Route[] {
       methods: ["POST"],
       path: "/api/messages",
       handle: async (c) => {
+        limit(deps.sendLimiter, c.session.username, "messages");
         const body = await c.body();
         const message = parseSend(body.value);
         const key = parseIdempotencyKey(c.request.headers.get("idempotency-key"));
@@ -188,6 +219,7 @@ export function routes({ hub, upgrade }: ApiDependencies): Route[] {
     {
       methods: ["GET"],
       path: "/api/ws",
+      upgrade: true,
       handle: (c) => upgrade(c.request, c.session, parseSince(c.url.searchParams.get("since"))),
     },
     { methods: ["GET"], path: "/api/stats", handle: () => ok(hub.stats()) },
@@ -202,23 +234,17 @@ export function routes({ hub, upgrade }: ApiDependencies): Route[] {
  * Deno.serve(createApiHandler({ hub, log, maxBodyBytes, upgrade, fallback }));
  * ```
  */
-export function createApiHandler(deps: ApiDependencies): (request: Request) => Promise<Response> {
-  const table = routes(deps).map((route) => ({ route, segments: route.path.split("/") }));
-  // Most requests hit a path without parameters: find those by a Map lookup
-  // instead of matching every pattern.
-  const exact = new Map<string, Candidate[]>();
-  for (const { route } of table) {
-    if (route.path.includes("{")) continue;
-    exact.set(route.path, [...(exact.get(route.path) ?? []), { route, params: {} }]);
-  }
-  const withParams = table.filter(({ route }) => route.path.includes("{"));
-  return async (request) => {
+export function createApiHandler(
+  deps: ApiDependencies,
+): (request: Request, address?: string) => Promise<Response> {
+  const match = createRouter(routes(deps));
+  return async (request, address = "") => {
     const url = new URL(request.url);
     const isApi = url.pathname === "/healthz" || url.pathname.startsWith("/api/") ||
       url.pathname === "/api";
     if (!isApi) return deps.fallback(request);
     try {
-      const candidates = exact.get(url.pathname) ?? matchWithParams(withParams, url.pathname);
+      const candidates = match(url.pathname);
       if (candidates.length === 0) throw new Failure("not_found", `no route ${url.pathname}`);
       const found = candidates.find(({ route }) => route.methods.includes(request.method));
       if (!found) {
@@ -227,10 +253,23 @@ export function createApiHandler(deps: ApiDependencies): (request: Request) => P
           allow,
         });
       }
-      const session = found.route.public ? undefined : await authenticate(request, url, deps.hub);
+      const { route } = found;
+      if (route.upgrade && deps.connections() >= deps.maxConnections) {
+        throw new Failure(
+          "unavailable",
+          `the server holds as many WebSockets as it takes (${deps.maxConnections}); try later`,
+        );
+      }
+      if (
+        (route.upgrade || request.method === "POST") && !originAllowed(request, deps.allowedOrigins)
+      ) {
+        throw new Failure("forbidden", "requests from this Origin are not allowed");
+      }
+      const session = route.public ? undefined : await authenticate(request, url, deps.hub);
       const body = () => readJsonBody(request, deps.maxBodyBytes);
-      return await found.route.handle({
+      return await route.handle({
         request,
+        address,
         url,
         params: found.params,
         session: session!,
@@ -248,6 +287,18 @@ export function createApiHandler(deps: ApiDependencies): (request: Request) => P
       return json(500, { error: "internal error" });
     }
   };
+}
+
+// Takes a token for `key`, or refuses with 429 and when to come back.
+function limit(limiter: RateLimiter | undefined, key: string, what: string): void {
+  const taken = limiter?.take(key);
+  if (taken && !taken.ok) {
+    throw new Failure(
+      "too_many_requests",
+      `too many ${what}; try again in ${taken.retryAfterSeconds} s`,
+      taken.retryAfterSeconds,
+    );
+  }
 }
 
 /**
@@ -329,42 +380,4 @@ function topicAction(
       return json(200, { topic });
     },
   };
-}
-
-function matchWithParams(
-  table: readonly { route: Route; segments: readonly string[] }[],
-  pathname: string,
-): Candidate[] {
-  const path = pathname.split("/");
-  return table.flatMap(({ route, segments }) => {
-    const params = matchPath(segments, path);
-    return params ? [{ route, params }] : [];
-  });
-}
-
-function matchPath(
-  pattern: readonly string[],
-  segments: readonly string[],
-): Record<string, string> | undefined {
-  if (segments.length !== pattern.length) return undefined;
-  const params: Record<string, string> = {};
-  for (let i = 0; i < pattern.length; i++) {
-    const want = pattern[i];
-    if (want.startsWith("{")) {
-      if (segments[i] === "") return undefined;
-      params[want.slice(1, -1)] = safeDecode(segments[i]);
-    } else if (want !== segments[i]) {
-      return undefined;
-    }
-  }
-  return params;
-}
-
-// A malformed escape is not a valid name either: let the name check say 400.
-function safeDecode(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
 }

@@ -26,23 +26,46 @@ export type SendRequest =
 
 const SEND_FIELDS = new Set(["message-type", "from", "to", "topic", "content-type", "content"]);
 
+/** A validated `POST /api/login` or `POST /api/register` body. */
+export interface LoginRequest {
+  readonly username: string;
+  /** The `password` field as sent, for the authenticator to judge (password mode). */
+  readonly password?: unknown;
+  /** The `token` field as sent, for the authenticator to judge (token mode). */
+  readonly token?: unknown;
+}
+
 /**
- * Validates the body of `POST /api/login`.
+ * Validates the body of `POST /api/login` (and `POST /api/register`): a
+ * valid `username`; `password` and `token` are passed on as sent, since
+ * whether they are right is the authenticator's business (and a wrong one
+ * must look like any other refusal). Other fields are ignored, as the
+ * upstream schema allows.
  *
  * @example Usage
  * ```ts
  * import assert from "node:assert/strict";
  * import { parseLogin } from "./requests.ts";
- * assert.equal(parseLogin({ username: "Harry" }), "Harry");
+ * assert.deepEqual(parseLogin({ username: "Harry" }), { username: "Harry" });
+ * assert.deepEqual(parseLogin({ username: "Harry", password: "expelliarmus", extra: 1 }), {
+ *   username: "Harry",
+ *   password: "expelliarmus",
+ * });
  * assert.throws(() => parseLogin({ username: "Ron" }), /4-30 characters/);
  * ```
  *
  * @param body Parsed JSON.
- * @returns The username.
+ * @returns The username, with any password or token.
  * @throws {Failure} `bad_request` when the shape or the name is wrong.
  */
-export function parseLogin(body: unknown): string {
-  return nameField(asObject(body), "username");
+export function parseLogin(body: unknown): LoginRequest {
+  const fields = asObject(body);
+  const login: { -readonly [K in keyof LoginRequest]: LoginRequest[K] } = {
+    username: nameField(fields, "username"),
+  };
+  if (fields.password !== undefined) login.password = fields.password;
+  if (fields.token !== undefined) login.token = fields.token;
+  return login;
 }
 
 /**

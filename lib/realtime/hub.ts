@@ -122,6 +122,11 @@ export class Hub {
     signal.addEventListener("abort", () => this.#stop(), { once: true });
   }
 
+  /** Sockets the hub holds now. */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
   // ---- sessions ----
 
   /** Opens a session for `username`; their previous one dies (socket closed with 4001). */

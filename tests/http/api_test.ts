@@ -3,6 +3,7 @@ import { createApiHandler, json } from "../../lib/http/api.ts";
 import { silentLogger } from "../../lib/telemetry/log.ts";
 import type { Session } from "../../lib/core/sessions.ts";
 import { createTestHub } from "../realtime/test_hub.ts";
+import { createAuthenticator } from "../../lib/auth/authenticator.ts";
 
 const MAX_BODY = 1000;
 const T = "philosophers_stone";
@@ -23,14 +24,18 @@ interface CallOptions {
   headers?: Record<string, string>;
 }
 
-function setup() {
-  const { hub } = createTestHub();
+async function setup() {
+  const { hub, directory } = createTestHub();
   const upgrades: Session[] = [];
   const fallbacks: string[] = [];
   const handler = createApiHandler({
     hub,
     log: silentLogger,
+    authenticator: await createAuthenticator("open", "", directory),
     maxBodyBytes: MAX_BODY,
+    maxConnections: 1000,
+    connections: () => 0,
+    allowedOrigins: [],
     upgrade: (_request, session) => {
       upgrades.push(session);
       return json(200, { upgraded: session.username });
@@ -94,7 +99,7 @@ const message = (from: string, extra: Record<string, unknown> = {}) => ({
 });
 
 Deno.test("http api: login returns a sid and the username; the sid works", async () => {
-  const { call, assertAllJson } = setup();
+  const { call, assertAllJson } = await setup();
   const reply = await call("POST", "/api/login", { body: { username: "Harry" } });
   assert.equal(reply.status, 200);
   assert.equal(reply.body.username, "Harry");
@@ -107,7 +112,7 @@ Deno.test("http api: login returns a sid and the username; the sid works", async
 });
 
 Deno.test("http api: unknown routes are 404 JSON, before the session check", async () => {
-  const { call, fallbacks, assertAllJson } = setup();
+  const { call, fallbacks, assertAllJson } = await setup();
   for (
     const path of [
       "/api/nope",
@@ -126,7 +131,7 @@ Deno.test("http api: unknown routes are 404 JSON, before the session check", asy
 });
 
 Deno.test("http api: a wrong method is 405 with Allow, before the session check", async () => {
-  const { call, assertAllJson } = setup();
+  const { call, assertAllJson } = await setup();
   const cases: [string, string, string][] = [
     ["GET", "/api/login", "POST"],
     ["DELETE", "/api/logout", "POST"],
@@ -148,7 +153,7 @@ Deno.test("http api: a wrong method is 405 with Allow, before the session check"
 });
 
 Deno.test("http api: every route but login and health needs a live session (401)", async () => {
-  const { call, login, assertAllJson } = setup();
+  const { call, login, assertAllJson } = await setup();
   const routes: [string, string][] = [
     ["POST", "/api/logout"],
     ["GET", "/api/users"],
@@ -181,7 +186,7 @@ Deno.test("http api: every route but login and health needs a live session (401)
 });
 
 Deno.test("http api: the session check comes before Content-Type, size and names", async () => {
-  const { call, assertAllJson } = setup();
+  const { call, assertAllJson } = await setup();
   const big = "x".repeat(MAX_BODY * 2);
   assert.equal((await call("POST", "/api/messages", { raw: big, type: "text/plain" })).status, 401);
   assert.equal((await call("POST", "/api/messages", { raw: big })).status, 401);
@@ -192,7 +197,7 @@ Deno.test("http api: the session check comes before Content-Type, size and names
 });
 
 Deno.test("http api: routes with a body need application/json (415), parameters allowed", async () => {
-  const { call, login, assertAllJson } = setup();
+  const { call, login, assertAllJson } = await setup();
   const sid = await login("Harry");
   const body = JSON.stringify({ topic: T });
   for (const type of [null, "text/plain", "application/jsonx", "multipart/form-data", "json"]) {
@@ -217,7 +222,7 @@ Deno.test("http api: routes with a body need application/json (415), parameters 
 });
 
 Deno.test("http api: Content-Type is checked before size, size before syntax", async () => {
-  const { call, login, assertAllJson } = setup();
+  const { call, login, assertAllJson } = await setup();
   const sid = await login("Harry");
   const big = "{" + " ".repeat(MAX_BODY * 2);
   assert.equal(
@@ -230,7 +235,7 @@ Deno.test("http api: Content-Type is checked before size, size before syntax", a
 });
 
 Deno.test("http api: a streamed body without Content-Length is cut off at the limit (413)", async () => {
-  const { call, login, assertAllJson } = setup();
+  const { call, login, assertAllJson } = await setup();
   const sid = await login("Harry");
   let pulled = 0;
   let cancelled = false;
@@ -261,7 +266,7 @@ Deno.test("http api: a streamed body without Content-Length is cut off at the li
 });
 
 Deno.test("http api: a body of exactly the limit is accepted, one byte more is 413", async () => {
-  const { call, login, assertAllJson } = setup();
+  const { call, login, assertAllJson } = await setup();
   const sid = await login("Harry");
   const make = (size: number) => {
     const base = JSON.stringify(message("Harry", { content: "" }));
@@ -274,7 +279,7 @@ Deno.test("http api: a body of exactly the limit is accepted, one byte more is 4
 });
 
 Deno.test("http api: bad JSON, bad UTF-8 and bad shapes are 400", async () => {
-  const { call, login, assertAllJson } = setup();
+  const { call, login, assertAllJson } = await setup();
   const sid = await login("Harry");
   const raws: BodyInit[] = ["", "{", "not json", "{'a':1}", new Uint8Array([0x7b, 0xff, 0x7d])];
   for (const raw of raws) {
@@ -307,7 +312,7 @@ Deno.test("http api: bad JSON, bad UTF-8 and bad shapes are 400", async () => {
 });
 
 Deno.test("http api: shape (400) before from (403) before existence (404)", async () => {
-  const { call, login, hub, assertAllJson } = setup();
+  const { call, login, hub, assertAllJson } = await setup();
   const sid = await login("Harry");
   // Someone else's name and a bad recipient: the shape answers first.
   const wrongBoth = message("Draco", { to: ["x"] });
@@ -324,7 +329,7 @@ Deno.test("http api: shape (400) before from (403) before existence (404)", asyn
 });
 
 Deno.test("http api: a topic name in the path is 400 before any existence check", async () => {
-  const { call, login, assertAllJson } = setup();
+  const { call, login, assertAllJson } = await setup();
   const sid = await login("Harry");
   for (
     const name of [
@@ -362,7 +367,7 @@ Deno.test("http api: a topic name in the path is 400 before any existence check"
 });
 
 Deno.test("http api: topics: create (409 on a second create), list, join, quit, delete", async () => {
-  const { call, login, hub, assertAllJson } = setup();
+  const { call, login, hub, assertAllJson } = await setup();
   const harry = await login("Harry");
   const ron = await login("Ronald");
   assert.equal((await call("POST", "/api/topics", { sid: harry, body: { topic: T } })).status, 200);
@@ -387,7 +392,7 @@ Deno.test("http api: topics: create (409 on a second create), list, join, quit, 
 });
 
 Deno.test("http api: messages are accepted and routed; users lists online and all", async () => {
-  const { call, login, hub, upgrades, assertAllJson } = setup();
+  const { call, login, hub, upgrades, assertAllJson } = await setup();
   const harry = await login("Harry");
   await login("Hermione");
   const sent = await call("POST", "/api/messages", {
@@ -413,7 +418,7 @@ Deno.test("http api: messages are accepted and routed; users lists online and al
 });
 
 Deno.test("http api: any authenticated request is a sign of life", async () => {
-  const { call, login, upgrades } = setup();
+  const { call, login, upgrades } = await setup();
   const sid = await login("Harry");
   await call("GET", "/api/ws", { sid });
   const session = upgrades[0];
@@ -423,7 +428,7 @@ Deno.test("http api: any authenticated request is a sign of life", async () => {
 });
 
 Deno.test("http api: logout answers 200 and the sid is dead; body-less routes ignore bodies", async () => {
-  const { call, login, assertAllJson } = setup();
+  const { call, login, assertAllJson } = await setup();
   const sid = await login("Harry");
   const out = await call("POST", "/api/logout", {
     sid,
@@ -445,7 +450,7 @@ Deno.test("http api: logout answers 200 and the sid is dead; body-less routes ig
 });
 
 Deno.test("http api: /healthz and /api/healthz answer 200 to any method without a session", async () => {
-  const { call, fallbacks, assertAllJson } = setup();
+  const { call, fallbacks, assertAllJson } = await setup();
   for (const method of ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]) {
     for (const path of ["/healthz", "/api/healthz"]) {
       const reply = await call(method, path, { raw: "junk", type: "text/plain" });
@@ -458,7 +463,7 @@ Deno.test("http api: /healthz and /api/healthz answer 200 to any method without 
 });
 
 Deno.test("http api: paths outside /api/ go to the fallback", async () => {
-  const { call, fallbacks } = setup();
+  const { call, fallbacks } = await setup();
   for (const path of ["/", "/index.html", "/apix", "/api-docs", "/healthzz", "/web/app.js"]) {
     const reply = await call("GET", path);
     assert.equal(reply.status, 200, path);

@@ -98,8 +98,13 @@ Deno.test("requests: a body that is not an object is a bad_request", () => {
 });
 
 Deno.test("requests: parseLogin returns a valid username, else bad_request", () => {
-  assert.equal(parseLogin({ username: "Harry" }), "Harry");
-  assert.equal(parseLogin({ username: "a_b-C_09" }), "a_b-C_09");
+  assert.deepEqual(parseLogin({ username: "Harry" }), { username: "Harry" });
+  assert.deepEqual(parseLogin({ username: "a_b-C_09", other: true }), { username: "a_b-C_09" });
+  assert.deepEqual(parseLogin({ username: "Harry", password: 5, token: "t" }), {
+    username: "Harry",
+    password: 5,
+    token: "t",
+  }, "password and token are judged later, whatever they are");
   for (const username of ["Ha", "H\u0430rry", "", 5, null, undefined, "x".repeat(31), "Harry!"]) {
     assert.throws(() => parseLogin({ username }), badRequest("username"), String(username));
   }
