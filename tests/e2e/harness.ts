@@ -10,6 +10,12 @@ const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 /** Short timings so heartbeat and expiry tests finish in seconds. */
 export type ServerFlags = Record<string, string | number>;
 
+/** How to run the process, besides its flags and environment. */
+export interface ProcessOptions {
+  /** A soft limit on open files (`ulimit -n`), to reach exhaustion quickly. */
+  fileLimit?: number;
+}
+
 /** A server child process. */
 export class TestServer {
   readonly url: string;
@@ -33,6 +39,7 @@ export class TestServer {
   static async start(
     flags: ServerFlags = {},
     env: Record<string, string> = {},
+    process: ProcessOptions = {},
   ): Promise<TestServer> {
     const args = [
       "run",
@@ -46,8 +53,13 @@ export class TestServer {
       "0",
     ];
     for (const [name, value] of Object.entries(flags)) args.push(`--${name}`, String(value));
-    const child = new Deno.Command(Deno.execPath(), {
-      args,
+    // `exec` keeps the pid the server's own, so signals reach it.
+    const command = process.fileLimit === undefined ? { program: Deno.execPath(), args } : {
+      program: "bash",
+      args: ["-c", `ulimit -n ${process.fileLimit} && exec "$0" "$@"`, Deno.execPath(), ...args],
+    };
+    const child = new Deno.Command(command.program, {
+      args: command.args,
       env,
       stdout: "piped",
       stderr: "piped",
@@ -71,6 +83,17 @@ export class TestServer {
         return new TestServer(child, match[1], stderr);
       }
     }
+  }
+
+  /** The server's process id. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /** The server's resident memory now, in bytes (Linux). */
+  async rss(): Promise<number> {
+    const status = await Deno.readTextFile(`/proc/${this.#child.pid}/status`);
+    return Number(status.match(/^VmRSS:\s+(\d+) kB/m)![1]) * 1024;
   }
 
   /** Lines the server has written to stderr so far. */

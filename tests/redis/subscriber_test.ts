@@ -185,14 +185,15 @@ for (const protocol of [2, 3] as const) {
       const errors: unknown[] = [];
       await using subscriber = await RedisSubscriber.connect(server.url, {
         protocol,
-        pingIntervalMs: 2,
+        // Short enough for pings in every round, long enough for a PONG on a busy machine.
+        pingIntervalMs: 25,
         onError: (error) => errors.push(error),
       });
       await using publisher = await RedisClient.connect(server.url);
       const inbox = new Inbox();
       // Pings go out both while subscribed to nothing and while subscribed (RESP2 answers differently).
       for (let round = 0; round < 10; round++) {
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        await new Promise((resolve) => setTimeout(resolve, 30));
         await subscriber.subscribe("c", inbox.handler);
         await publisher.command(["PUBLISH", "c", String(round)]);
         assert.deepEqual(await inbox.take(1), [[String(round), "c"]]);
