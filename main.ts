@@ -6,7 +6,7 @@
  */
 
 import { ConfigError, HelpRequested, parseConfig, SETTING_VARIABLES, usage } from "./lib/config.ts";
-import { stderrLogger } from "./lib/telemetry/log.ts";
+import { createLogger } from "./lib/telemetry/log.ts";
 import { serve } from "./lib/server.ts";
 import { createStaticHandler } from "./lib/http/static_files.ts";
 
@@ -46,7 +46,7 @@ if (import.meta.main) {
     if (error instanceof ConfigError) fail(error.message);
     throw error;
   }
-  const log = stderrLogger();
+  const log = createLogger({ format: config.logFormat, level: config.logLevel });
   const controller = new AbortController();
   const shutdown = (signal: Deno.Signal) => {
     if (controller.signal.aborted) return;

@@ -58,6 +58,12 @@ export interface Config {
   auth: "open" | "password" | "token";
   /** The HS256 key of `token` mode (UTF-8 bytes). */
   authSecret: string;
+  /** Whether `GET /metrics` answers. */
+  metrics: "on" | "off";
+  /** One line of `key=value` text per event, or one JSON object. */
+  logFormat: "text" | "json";
+  /** The least severe events written. */
+  logLevel: "debug" | "info" | "warn" | "error";
 }
 
 /** Thrown when a setting is malformed; the message names the setting. */
@@ -291,6 +297,30 @@ const SETTINGS: readonly Setting[] = [
     fallback: "",
     meaning: "the HS256 key of token mode, at least 16 characters",
     parse: (value) => value,
+  },
+  {
+    key: "metrics",
+    env: "IM_METRICS",
+    flag: "--metrics",
+    fallback: "on",
+    meaning: "on: GET /metrics answers in the Prometheus text format; off: 404",
+    parse: oneOf(["on", "off"]),
+  },
+  {
+    key: "logFormat",
+    env: "IM_LOG_FORMAT",
+    flag: "--log-format",
+    fallback: "text",
+    meaning: "text (time event key=value) or json (one object a line)",
+    parse: oneOf(["text", "json"]),
+  },
+  {
+    key: "logLevel",
+    env: "IM_LOG_LEVEL",
+    flag: "--log-level",
+    fallback: "info",
+    meaning: "the least severe events written: debug, info, warn or error",
+    parse: oneOf(["debug", "info", "warn", "error"]),
   },
 ];
 

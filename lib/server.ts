@@ -16,7 +16,9 @@ import type { Directory } from "./store/directory.ts";
 import { MemoryDirectory } from "./store/directory_memory.ts";
 import type { Entry, Mailbox } from "./store/mailbox.ts";
 import { MemoryMailbox } from "./store/mailbox_memory.ts";
+import { monitorEventLoopLag } from "./telemetry/event_loop_lag.ts";
 import type { Logger } from "./telemetry/log.ts";
+import { createServerMetrics, type ServerMetrics } from "./telemetry/server_metrics.ts";
 import { RateLimiter } from "./util/rate_limiter.ts";
 
 /** A running server. */
@@ -62,7 +64,8 @@ const LIMITER_KEYS = 100_000;
 export async function serve(config: Config, options: ServeOptions): Promise<RunningServer> {
   const { signal, log } = options;
   const store = openStore(config, (user, entry) => hub.offer(user, entry));
-  const hub: Hub = new Hub(config, store, log);
+  const metrics = config.metrics === "on" ? createMetrics(() => hub, store) : undefined;
+  const hub: Hub = new Hub({ ...config, metrics }, store, log);
   const authenticator = await createAuthenticator(config.auth, config.authSecret, store.directory);
   let upgrading = 0;
   const handler = createApiHandler({
@@ -75,6 +78,7 @@ export async function serve(config: Config, options: ServeOptions): Promise<Runn
     allowedOrigins: config.allowedOrigins,
     sendLimiter: limiter(config.rateMessages),
     loginLimiter: limiter(config.rateLogins),
+    metrics,
     upgrade: (request, session, since) => {
       if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
         return json(400, { error: "expected a WebSocket upgrade request" });
@@ -110,7 +114,7 @@ export async function serve(config: Config, options: ServeOptions): Promise<Runn
       log,
       handler,
       onError: (error) => {
-        log("error", { error: String((error as Error)?.stack ?? error) });
+        log("error", { error: String((error as Error)?.stack ?? error) }, "error");
         return json(500, { error: "internal error" });
       },
     });
@@ -119,9 +123,22 @@ export async function serve(config: Config, options: ServeOptions): Promise<Runn
     throw error;
   }
   hub.start(signal);
+  if (metrics) monitorEventLoopLag({ signal, histogram: metrics.eventLoopLag });
   const host = listener.hostname.includes(":") ? `[${listener.hostname}]` : listener.hostname;
   const finished = listener.finished.then(() => closeStore(store));
   return { url: `http://${host}:${listener.port}`, finished };
+}
+
+function createMetrics(hub: () => Hub, store: Store): ServerMetrics {
+  return createServerMetrics({
+    connectionsOpen: () => hub().connectionCount,
+    usersOnline: () => hub().connectionCount,
+    mailboxEntries: () => store.mailbox.stats().entries,
+    storeBytes: () => store.mailbox.stats().bytes,
+    users: () => store.directory.stats().users,
+    topics: () => store.directory.stats().topics,
+    outboxFrames: () => hub().stats().outboxFrames,
+  });
 }
 
 function limiter(ratePerSecond: number): RateLimiter | undefined {

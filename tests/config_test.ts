@@ -27,6 +27,9 @@ const TABLE = [
   ["IM_RATE_LOGINS", "--rate-logins", "rateLogins", 100],
   ["IM_AUTH", "--auth", "auth", "open"],
   ["IM_AUTH_SECRET", "--auth-secret", "authSecret", ""],
+  ["IM_METRICS", "--metrics", "metrics", "on"],
+  ["IM_LOG_FORMAT", "--log-format", "logFormat", "text"],
+  ["IM_LOG_LEVEL", "--log-level", "logLevel", "info"],
 ] as const;
 
 const NUMERIC = TABLE.filter(([, , , fallback]) => typeof fallback === "number");

@@ -115,7 +115,9 @@ export async function createAuthenticator(
       const result = await directory.register(username, await hashPassword(password));
       if (result === "exists") throw new Failure("conflict", `the name ${username} is taken`);
       if (result === "users_full") {
-        throw new Failure("too_many_requests", "the server has as many users as it takes");
+        throw new Failure("too_many_requests", "the server has as many users as it takes", {
+          reason: "users_full",
+        });
       }
     },
   };

@@ -27,6 +27,8 @@ import {
 } from "../protocol/requests.ts";
 import { entryFrame } from "../protocol/messages.ts";
 import { createHash } from "node:crypto";
+import { EXPOSITION_CONTENT_TYPE } from "../telemetry/metrics.ts";
+import type { ServerMetrics } from "../telemetry/server_metrics.ts";
 import type { RateLimiter } from "../util/rate_limiter.ts";
 import { type JsonBody, readJsonBody } from "./body.ts";
 import { originAllowed } from "./origin.ts";
@@ -92,6 +94,8 @@ export interface ApiDependencies {
   sendLimiter?: RateLimiter;
   /** Logins and registrations per client address; absent: no limit. */
   loginLimiter?: RateLimiter;
+  /** What `/metrics` shows and where requests are counted; absent: `/metrics` is 404. */
+  metrics?: ServerMetrics;
   /** Answers `GET /api/ws` for a live session (the upgrade); `since` when the client resumes. */
   upgrade: (request: Request, session: Session, since: number | undefined) => Response;
   /** Answers paths outside `/api/` and `/healthz` (the bundled web client). */
@@ -117,6 +121,17 @@ export function routes(deps: ApiDependencies): Route[] {
   return [
     { methods: HEALTH_METHODS, path: "/healthz", public: true, handle: health },
     { methods: HEALTH_METHODS, path: "/api/healthz", public: true, handle: health },
+    {
+      methods: ["GET"],
+      path: "/metrics",
+      public: true,
+      handle: () => {
+        if (!deps.metrics) throw new Failure("not_found", "metrics are off (IM_METRICS=off)");
+        return new Response(deps.metrics.registry.expose(), {
+          headers: { "content-type": EXPOSITION_CONTENT_TYPE },
+        });
+      },
+    },
     {
       methods: ["POST"],
       path: "/api/login",
@@ -241,52 +256,75 @@ export function createApiHandler(
   return async (request, address = "") => {
     const url = new URL(request.url);
     const isApi = url.pathname === "/healthz" || url.pathname.startsWith("/api/") ||
-      url.pathname === "/api";
-    if (!isApi) return deps.fallback(request);
+      url.pathname === "/api" || url.pathname === "/metrics";
+    if (!isApi) return count("static", await deps.fallback(request));
+    let pattern = "unmatched";
     try {
       const candidates = match(url.pathname);
       if (candidates.length === 0) throw new Failure("not_found", `no route ${url.pathname}`);
       const found = candidates.find(({ route }) => route.methods.includes(request.method));
       if (!found) {
         const allow = candidates.flatMap(({ route }) => route.methods).join(", ");
-        return json(405, { error: `${request.method} is not allowed on ${url.pathname}` }, {
-          allow,
-        });
+        const refused = json(
+          405,
+          { error: `${request.method} is not allowed on ${url.pathname}` },
+          {
+            allow,
+          },
+        );
+        return count(candidates[0].route.path, refused);
       }
       const { route } = found;
+      pattern = route.path;
       if (route.upgrade && deps.connections() >= deps.maxConnections) {
         throw new Failure(
           "unavailable",
           `the server holds as many WebSockets as it takes (${deps.maxConnections}); try later`,
+          { reason: "connections_full" },
         );
       }
       if (
         (route.upgrade || request.method === "POST") && !originAllowed(request, deps.allowedOrigins)
       ) {
-        throw new Failure("forbidden", "requests from this Origin are not allowed");
+        throw new Failure("forbidden", "requests from this Origin are not allowed", {
+          reason: "origin",
+        });
       }
       const session = route.public ? undefined : await authenticate(request, url, deps.hub);
       const body = () => readJsonBody(request, deps.maxBodyBytes);
-      return await route.handle({
-        request,
-        address,
-        url,
-        params: found.params,
-        session: session!,
-        body,
-        json: async () => (await body()).value,
-      });
+      return count(
+        pattern,
+        await route.handle({
+          request,
+          address,
+          url,
+          params: found.params,
+          session: session!,
+          body,
+          json: async () => (await body()).value,
+        }),
+      );
     } catch (error) {
       if (error instanceof Failure) {
+        if (error.reason) deps.metrics?.refused(error.reason).inc();
         const headers: Record<string, string> = error.retryAfterSeconds === undefined
           ? {}
           : { "retry-after": String(error.retryAfterSeconds) };
-        return json(STATUS[error.kind], { error: error.message }, headers);
+        return count(pattern, json(STATUS[error.kind], { error: error.message }, headers));
       }
-      deps.log("error", { path: url.pathname, error: String((error as Error)?.stack ?? error) });
-      return json(500, { error: "internal error" });
+      deps.log(
+        "error",
+        { path: url.pathname, error: String((error as Error)?.stack ?? error) },
+        "error",
+      );
+      return count(pattern, json(500, { error: "internal error" }));
     }
   };
+
+  function count(route: string, response: Response): Response {
+    deps.metrics?.http(route, response.status).inc();
+    return response;
+  }
 }
 
 // Takes a token for `key`, or refuses with 429 and when to come back.
@@ -296,7 +334,7 @@ function limit(limiter: RateLimiter | undefined, key: string, what: string): voi
     throw new Failure(
       "too_many_requests",
       `too many ${what}; try again in ${taken.retryAfterSeconds} s`,
-      taken.retryAfterSeconds,
+      { retryAfterSeconds: taken.retryAfterSeconds, reason: "rate_limit" },
     );
   }
 }

@@ -85,7 +85,11 @@ export function listen(options: ListenOptions): Listener {
         if (signal.aborted) return;
         failures++;
         if (Date.now() - loggedAt >= LOG_EVERY_MS) {
-          log("accept-failed", { error: String(error), failures, action: "listening again" });
+          log(
+            "accept-failed",
+            { error: String(error), failures, action: "listening again" },
+            "warn",
+          );
           loggedAt = Date.now();
           failures = 0;
         }

@@ -38,16 +38,23 @@ export type FailureKind =
 export class Failure extends Error {
   override name = "Failure";
 
+  /** When to try again (a `Retry-After` header), for refusals that pass. */
+  readonly retryAfterSeconds?: number;
+  /** Which limit or cap refused the request (`rate_limit`, `mailbox_full`, …), for metrics. */
+  readonly reason?: string;
+
   /**
    * @param kind What went wrong.
    * @param message A human-readable reason, sent to the client as `error`.
-   * @param retryAfterSeconds When to try again (a `Retry-After` header), for refusals that pass.
+   * @param options Details of a refusal.
    */
   constructor(
     readonly kind: FailureKind,
     message: string,
-    readonly retryAfterSeconds?: number,
+    options: { retryAfterSeconds?: number; reason?: string } = {},
   ) {
     super(message);
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.reason = options.reason;
   }
 }

@@ -21,6 +21,7 @@ import { ack, badRequest, parseClientFrame, pong } from "../protocol/frames.ts";
 import { entryFrame } from "../protocol/messages.ts";
 import type { Session } from "../core/sessions.ts";
 import type { Entry } from "../store/mailbox.ts";
+import type { DeliveryMetrics } from "../telemetry/server_metrics.ts";
 import { Channel } from "../util/channel.ts";
 import { Heartbeat, type HeartbeatTimings } from "./heartbeat.ts";
 
@@ -44,6 +45,8 @@ export interface ConnectionOptions extends HeartbeatTimings {
   outboxCapacity: number;
   maxFrameBytes: number;
   offlineTtlMs: number;
+  /** Where deliveries are counted, if anywhere. */
+  metrics?: DeliveryMetrics;
 }
 
 /** How the client opened the socket. */
@@ -258,12 +261,21 @@ export class Connection {
     const frame = entryFrame(entry.message, this.username, entry.own, entry.seq);
     if (this.#writeIfIdle(frame)) {
       this.#cursor = entry.seq;
-      this.#mailbox.consumed(this.username, entry);
+      this.#written(entry);
       return true;
     }
     if (!this.#outbox.trySend({ frame, entry })) return false;
     this.#cursor = entry.seq;
     return true;
+  }
+
+  #written(entry: Entry): void {
+    this.#mailbox.consumed(this.username, entry);
+    const metrics = this.#options.metrics;
+    if (metrics) {
+      metrics.delivered.inc();
+      metrics.deliverySeconds.observe((Date.now() - entry.message.sentAt) / 1000);
+    }
   }
 
   #deliverable(entry: Entry): boolean {
@@ -328,7 +340,7 @@ export class Connection {
       ) {
         if (this.#socket.readyState !== WebSocket.OPEN) return this.close(Close.abnormal);
         this.#socket.send(delivery.frame);
-        if (delivery.entry) this.#mailbox.consumed(this.username, delivery.entry);
+        if (delivery.entry) this.#written(delivery.entry);
         this.#fullSince = 0;
         if (this.#behind && this.#outbox.size <= lowWater) this.#refill();
         if (this.#socket.bufferedAmount > HIGH_WATER_BYTES) {

@@ -21,11 +21,14 @@ import type { SendRequest } from "../protocol/requests.ts";
 import type { Directory, NamePage, PageQuery } from "../store/directory.ts";
 import type { Entry, HistoryPage, HistoryQuery, Mailbox } from "../store/mailbox.ts";
 import type { Logger } from "../telemetry/log.ts";
+import type { HubMetrics } from "../telemetry/server_metrics.ts";
 import { Connection, type ConnectionOptions } from "./connection.ts";
 
 /** What the hub needs from the configuration. */
 export interface HubOptions extends ConnectionOptions {
   slowConsumerMs: number;
+  /** Where the hub counts, if anywhere (its connections count deliveries there too). */
+  metrics?: HubMetrics;
 }
 
 /** Where the hub keeps everything that outlives a socket. */
@@ -133,10 +136,14 @@ export class Hub {
   async login(username: string): Promise<Session> {
     const result = await this.#directory.openSession(username);
     if (result.kind === "users_full") {
-      throw new Failure("too_many_requests", "the server has as many users as it takes");
+      throw new Failure("too_many_requests", "the server has as many users as it takes", {
+        reason: "users_full",
+      });
     }
     if (result.kind === "sessions_full") {
-      throw new Failure("too_many_requests", "the server has as many sessions as it takes");
+      throw new Failure("too_many_requests", "the server has as many sessions as it takes", {
+        reason: "sessions_full",
+      });
     }
     if (result.replaced) {
       this.#replaced.add(result.replaced);
@@ -184,6 +191,7 @@ export class Hub {
     // Registered before the mailbox is asked where to start, so no entry
     // committed meanwhile is missed: the connection starts behind, reading.
     this.#connections.set(session.username, connection);
+    this.#options.metrics?.connectionsAccepted.inc();
     this.#begin(connection, since);
   }
 
@@ -206,6 +214,8 @@ export class Hub {
       const { first, last, recovered } = await this.#mailbox.resume(session.username, since);
       const from = since <= last ? Math.max(since, first - 1) : first - 1;
       connection.start(from, resumed({ since, first, last, recovered }));
+      const metrics = this.#options.metrics;
+      (recovered ? metrics?.resumesRecovered : metrics?.resumesLost)?.inc();
       this.#log("resume", { user: session.username, since, first, last, recovered });
     } catch (error) {
       this.#onReadError(connection, error);
@@ -222,12 +232,17 @@ export class Hub {
     if (this.#connections.get(connection.username) === connection) {
       this.#connections.delete(connection.username);
     }
+    this.#options.metrics?.closed(why.code).inc();
     const event = why === Close.slowConsumer ? "slow-consumer" : "disconnect";
-    this.#log(event, { user: connection.username, code: why.code, reason: why.reason });
+    this.#log(
+      event,
+      { user: connection.username, code: why.code, reason: why.reason },
+      why === Close.slowConsumer ? "warn" : "info",
+    );
   };
 
   #onReadError = (connection: Connection, error: unknown): void => {
-    this.#log("error", { user: connection.username, error: String(error) });
+    this.#log("error", { user: connection.username, error: String(error) }, "error");
   };
 
   // ---- presence ----
@@ -253,7 +268,9 @@ export class Hub {
     const result = await this.#directory.createTopic(topic, creator);
     if (result === "exists") throw new Failure("conflict", `topic ${topic} already exists`);
     if (result === "topics_full") {
-      throw new Failure("too_many_requests", "the server has as many topics as it takes");
+      throw new Failure("too_many_requests", "the server has as many topics as it takes", {
+        reason: "topics_full",
+      });
     }
   }
 
@@ -346,6 +363,9 @@ export class Hub {
     const result = await this.#mailbox.append({ message, recipients, ownCopy: true, idempotency });
     switch (result.kind) {
       case "appended":
+        (message.kind === "direct"
+          ? this.#options.metrics?.acceptedDirect
+          : this.#options.metrics?.acceptedTopic)?.inc();
         return { id: message.id, sentAt: message.sentAt };
       case "replayed":
         return { id: result.id, sentAt: result.sentAt };
@@ -358,11 +378,16 @@ export class Hub {
         throw new Failure(
           "too_many_requests",
           `the mailbox of ${result.user} is full: too many undelivered messages`,
+          { reason: "mailbox_full" },
         );
       case "mailboxes_full":
-        throw new Failure("too_many_requests", "the server has as many mailboxes as it takes");
+        throw new Failure("too_many_requests", "the server has as many mailboxes as it takes", {
+          reason: "mailboxes_full",
+        });
       case "store_full":
-        throw new Failure("too_many_requests", "the message store is full");
+        throw new Failure("too_many_requests", "the message store is full", {
+          reason: "store_full",
+        });
     }
   }
 
@@ -418,7 +443,7 @@ export class Hub {
     if (this.#sweeping) return;
     this.#sweeping = true;
     Promise.all([this.#mailbox.sweep(), this.#directory.sweep()])
-      .catch((error) => this.#log("error", { during: "sweep", error: String(error) }))
+      .catch((error) => this.#log("error", { during: "sweep", error: String(error) }, "error"))
       .finally(() => this.#sweeping = false);
   }
 

@@ -9,8 +9,8 @@ import type { LabelledReading } from "./family.ts";
 import type { Histogram } from "./histogram.ts";
 
 /**
- * The `Content-Type` of an exposition: the text format 0.0.4, in UTF-8
- * because label values may hold any character.
+ * The `Content-Type` of an exposition: the text format 0.0.4, exactly as
+ * the contract names it (the format is UTF-8 by definition).
  *
  * @example Serving a scrape
  * ```ts
@@ -20,10 +20,10 @@ import type { Histogram } from "./histogram.ts";
  * const response = new Response("up 1\n", {
  *   headers: { "content-type": EXPOSITION_CONTENT_TYPE },
  * });
- * assert.equal(response.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+ * assert.equal(response.headers.get("content-type"), "text/plain; version=0.0.4");
  * ```
  */
-export const EXPOSITION_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+export const EXPOSITION_CONTENT_TYPE = "text/plain; version=0.0.4";
 
 /**
  * Writes a sample value or a bucket bound as Prometheus reads it.

@@ -279,11 +279,11 @@ export async function eventually<T>(
   check: () => Promise<T> | T,
   timeoutMs = 3000,
   what = "condition",
-): Promise<T> {
+): Promise<Exclude<T, undefined | null | false | 0 | "">> {
   const deadline = Date.now() + timeoutMs;
   while (true) {
     const value = await check();
-    if (value) return value;
+    if (value) return value as Exclude<T, undefined | null | false | 0 | "">;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

@@ -10,7 +10,7 @@ import {
 import { parseExposition, sampleValue } from "./exposition_parser.ts";
 
 Deno.test("metrics: the content type is the 0.0.4 text format", () => {
-  assert.equal(EXPOSITION_CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+  assert.equal(EXPOSITION_CONTENT_TYPE, "text/plain; version=0.0.4");
 });
 
 Deno.test("metrics: a small registry exposes exactly this text", () => {
