@@ -19,6 +19,7 @@ import { MemoryMailbox } from "./store/mailbox_memory.ts";
 import { monitorEventLoopLag } from "./telemetry/event_loop_lag.ts";
 import type { Logger } from "./telemetry/log.ts";
 import { createServerMetrics, type ServerMetrics } from "./telemetry/server_metrics.ts";
+import { createTracing } from "./telemetry/tracing.ts";
 import { RateLimiter } from "./util/rate_limiter.ts";
 
 /** A running server. */
@@ -65,7 +66,8 @@ export async function serve(config: Config, options: ServeOptions): Promise<Runn
   const { signal, log } = options;
   const store = openStore(config, (user, entry) => hub.offer(user, entry));
   const metrics = config.metrics === "on" ? createMetrics(() => hub, store) : undefined;
-  const hub: Hub = new Hub({ ...config, metrics }, store, log);
+  const tracing = createTracing("huayi-im");
+  const hub: Hub = new Hub({ ...config, metrics, tracing }, store, log);
   const authenticator = await createAuthenticator(config.auth, config.authSecret, store.directory);
   let upgrading = 0;
   const handler = createApiHandler({

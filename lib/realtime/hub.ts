@@ -22,6 +22,7 @@ import type { Directory, NamePage, PageQuery } from "../store/directory.ts";
 import type { Entry, HistoryPage, HistoryQuery, Mailbox } from "../store/mailbox.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { HubMetrics } from "../telemetry/server_metrics.ts";
+import type { Tracing } from "../telemetry/tracing.ts";
 import { Connection, type ConnectionOptions } from "./connection.ts";
 
 /** What the hub needs from the configuration. */
@@ -29,6 +30,8 @@ export interface HubOptions extends ConnectionOptions {
   slowConsumerMs: number;
   /** Where the hub counts, if anywhere (its connections count deliveries there too). */
   metrics?: HubMetrics;
+  /** Spans around sends and topic deletions, if traced. */
+  tracing?: Tracing;
 }
 
 /** Where the hub keeps everything that outlives a socket. */
@@ -322,7 +325,14 @@ export class Hub {
    * sender's socket gets `__topic_not_found__` and `not_found` is thrown;
    * a cap refuses the whole send (`too_many_requests`).
    */
-  async send(
+  send(request: SendRequest, idempotency?: { key: string; bodyHash: string }): Promise<Accepted> {
+    const tracing = this.#options.tracing;
+    if (!tracing?.enabled) return this.#send(request, idempotency);
+    const attributes = { "im.kind": request.kind, "im.idempotent": idempotency !== undefined };
+    return tracing.span("im.send", attributes, () => this.#send(request, idempotency));
+  }
+
+  async #send(
     request: SendRequest,
     idempotency?: { key: string; bodyHash: string },
   ): Promise<Accepted> {
