@@ -353,8 +353,9 @@ export class Hub {
       recipients = to;
     } else {
       const { topic, mentions } = request;
-      const members = await this.#directory.join(topic, [from, ...mentions]) &&
-        await this.#directory.members(topic);
+      // Members and mentions get it; they join only once it is accepted, so a
+      // refused send changes no membership either.
+      const members = await this.#directory.members(topic);
       if (!members) {
         this.#connections.get(from)?.notify(systemNotice("__topic_not_found__", topic));
         throw topicNotFound(topic);
@@ -368,9 +369,12 @@ export class Hub {
         topic,
         content,
       };
-      recipients = members.filter((member) => member !== from);
+      recipients = [...new Set([...members, ...mentions])].filter((member) => member !== from);
     }
     const result = await this.#mailbox.append({ message, recipients, ownCopy: true, idempotency });
+    if (message.kind === "topic" && result.kind === "appended") {
+      await this.#directory.join(message.topic, [from, ...message.to]);
+    }
     switch (result.kind) {
       case "appended":
         (message.kind === "direct"

@@ -308,7 +308,7 @@ Deno.test("hub: every member sees a topic's messages in one order, whoever sends
 });
 
 Deno.test("hub: a cap refuses the whole send with too_many_requests; nothing is partly sent", async () => {
-  const { hub, stop } = setup({ mailboxMax: 2 });
+  const { hub, directory, stop } = setup({ mailboxMax: 2 });
   try {
     await hub.send(direct("Harry", ["Ronald"], "1"));
     await hub.send(direct("Harry", ["Ronald"], "2"));
@@ -318,6 +318,13 @@ Deno.test("hub: a cap refuses the whole send with too_many_requests; nothing is 
     );
     assert.deepEqual((await hub.history("Neville", { limit: 5 })).entries, []);
     assert.deepEqual((await hub.history("Hermione", { limit: 5 })).entries, [], "no own copy");
+    // A refused topic send joins no one either.
+    await hub.createTopic(T, "Ronald");
+    await assert.rejects(
+      hub.send(topicSend("Harry", "@Neville", ["Neville"])),
+      failure("too_many_requests"),
+    );
+    assert.deepEqual(await directory.members(T), ["Ronald"]);
   } finally {
     stop();
   }
