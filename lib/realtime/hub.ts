@@ -18,7 +18,10 @@ import { Failure } from "../protocol/errors.ts";
 import { resumed, systemNotice } from "../protocol/frames.ts";
 import { type Message, newMessageId } from "../protocol/messages.ts";
 import type { SendRequest } from "../protocol/requests.ts";
+import type { Bus, BusEvent } from "../store/bus.ts";
 import type { Directory, NamePage, PageQuery } from "../store/directory.ts";
+import { LocalPresence } from "../store/presence_local.ts";
+import type { Presence } from "../store/presence.ts";
 import type { Entry, HistoryPage, HistoryQuery, Mailbox } from "../store/mailbox.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { HubMetrics } from "../telemetry/server_metrics.ts";
@@ -38,6 +41,10 @@ export interface HubOptions extends ConnectionOptions {
 export interface HubStore {
   readonly directory: Directory;
   readonly mailbox: Mailbox;
+  /** Who is online; this node's sockets alone when absent. */
+  readonly presence?: Presence;
+  /** Events for the other nodes of a cluster; absent on a single node. */
+  readonly bus?: Bus;
 }
 
 /** An accepted send: the 200 body of `POST /api/messages`. */
@@ -92,6 +99,8 @@ export class Hub {
   readonly #options: HubOptions;
   readonly #directory: Directory;
   readonly #mailbox: Mailbox;
+  readonly #presence: Presence;
+  readonly #bus: Bus | undefined;
   readonly #log: Logger;
   readonly #connections = new Map<string, Connection>();
   // Sessions a newer login replaced, so a late socket of theirs gets 4001, not 4000.
@@ -99,6 +108,7 @@ export class Hub {
   #clock: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
   #sweeping = false;
+  #refreshedAt = 0;
   #lastSentAt = 0;
 
   /**
@@ -110,6 +120,8 @@ export class Hub {
     this.#options = options;
     this.#directory = store.directory;
     this.#mailbox = store.mailbox;
+    this.#presence = store.presence ?? new LocalPresence();
+    this.#bus = store.bus;
     this.#log = log;
   }
 
@@ -150,8 +162,13 @@ export class Hub {
     }
     if (result.replaced) {
       this.#replaced.add(result.replaced);
-      const connection = this.#connections.get(username);
-      if (connection?.session.sid === result.replaced.sid) connection.close(Close.sessionReplaced);
+      this.#sessionEnded(result.replaced.sid, username, "replaced");
+      this.#bus?.publish({
+        kind: "session_ended",
+        sid: result.replaced.sid,
+        user: username,
+        reason: "replaced",
+      });
     }
     this.#log("login", { user: username, replaced: result.replaced !== undefined });
     return result.session;
@@ -160,9 +177,25 @@ export class Hub {
   /** Ends `session`; its socket closes with 4000. */
   async logout(session: Session): Promise<void> {
     await this.#directory.closeSession(session);
-    const connection = this.#connections.get(session.username);
-    if (connection?.session.sid === session.sid) connection.close(Close.loggedOut);
+    this.#sessionEnded(session.sid, session.username, "logged_out");
+    this.#bus?.publish({
+      kind: "session_ended",
+      sid: session.sid,
+      user: session.username,
+      reason: "logged_out",
+    });
     this.#log("logout", { user: session.username });
+  }
+
+  /** An event from the cluster's bus (another node's, or this one's own echo). */
+  onBusEvent(event: BusEvent): void {
+    this.#sessionEnded(event.sid, event.user, event.reason);
+  }
+
+  #sessionEnded(sid: string, user: string, reason: "replaced" | "logged_out"): void {
+    const connection = this.#connections.get(user);
+    if (connection?.session.sid !== sid) return;
+    connection.close(reason === "replaced" ? Close.sessionReplaced : Close.loggedOut);
   }
 
   /** The live session for `sid`, marked as having shown a sign of life. */
@@ -194,6 +227,7 @@ export class Hub {
     // Registered before the mailbox is asked where to start, so no entry
     // committed meanwhile is missed: the connection starts behind, reading.
     this.#connections.set(session.username, connection);
+    this.#presence.online(session.username);
     this.#options.metrics?.connectionsAccepted.inc();
     this.#begin(connection, since);
   }
@@ -234,6 +268,7 @@ export class Hub {
   #onClosed = (connection: Connection, why: CloseReason): void => {
     if (this.#connections.get(connection.username) === connection) {
       this.#connections.delete(connection.username);
+      this.#presence.offline(connection.username);
     }
     this.#options.metrics?.closed(why.code).inc();
     const event = why === Close.slowConsumer ? "slow-consumer" : "disconnect";
@@ -251,12 +286,8 @@ export class Hub {
   // ---- presence ----
 
   /** Users who ever logged in, by name; `online` keeps those with a live socket. */
-  async users(query: PageQuery & { online: boolean }): Promise<NamePage> {
-    if (!query.online) return await this.#directory.users(query);
-    const online = [...this.#connections.keys()].sort();
-    const from = query.after === undefined ? 0 : online.findIndex((name) => name > query.after!);
-    const names = from === -1 ? [] : online.slice(from, from + (query.limit ?? online.length));
-    return { names, total: online.length };
+  users(query: PageQuery & { online: boolean }): Promise<NamePage> {
+    return query.online ? this.#presence.list(query) : this.#directory.users(query);
   }
 
   // ---- topics ----
@@ -454,11 +485,30 @@ export class Hub {
       if (verdict.action === "probe") connection.probe(verdict.id);
       else if (verdict.action === "close") connection.close(Close.heartbeatTimeout);
     }
+    // Presence entries live for the client timeout: refresh them well within it.
+    if (now - this.#refreshedAt >= Math.max(1000, this.#options.clientTimeoutMs / 3)) {
+      this.#refreshedAt = now;
+      this.#presence.refresh([...this.#connections.keys()]);
+      if (this.#bus) this.#checkSessions();
+    }
     if (this.#sweeping) return;
     this.#sweeping = true;
     Promise.all([this.#mailbox.sweep(), this.#directory.sweep()])
       .catch((error) => this.#log("error", { during: "sweep", error: String(error) }, "error"))
       .finally(() => this.#sweeping = false);
+  }
+
+  // The bus is best effort: a socket whose session ended on another node
+  // while this node missed the event is closed here, a little later.
+  async #checkSessions(): Promise<void> {
+    for (const connection of [...this.#connections.values()]) {
+      try {
+        const live = await this.#directory.session(connection.session.sid);
+        if (!live) this.#sessionEnded(connection.session.sid, connection.username, "logged_out");
+      } catch {
+        return; // the store is away: try again on a later tick
+      }
+    }
   }
 
   #stop(): void {
