@@ -63,6 +63,7 @@ if (import.meta.main) {
       fallback: createStaticHandler(new URL("./web/", import.meta.url)),
     });
   } catch (error) {
+    if (error instanceof ConfigError) fail(error.message);
     if (error instanceof Deno.errors.AddrInUse) {
       fail(`${config.host}:${config.port} is in use by another process`);
     }

@@ -8,7 +8,7 @@
  */
 
 import { createAuthenticator } from "./auth/authenticator.ts";
-import type { Config } from "./config.ts";
+import { type Config, ConfigError } from "./config.ts";
 import { createApiHandler, json } from "./http/api.ts";
 import { listen } from "./http/listener.ts";
 import { Hub } from "./realtime/hub.ts";
@@ -154,6 +154,9 @@ interface Store {
 }
 
 function openStore(config: Config, onAppended: (user: string, entry: Entry) => void): Store {
+  if (config.redisUrl !== "") {
+    throw new ConfigError("IM_REDIS_URL: cluster mode is not in this build yet");
+  }
   const mailbox = new MemoryMailbox({
     offlineTtlMs: config.offlineTtlMs,
     historyTtlMs: config.historyTtlMs,
