@@ -38,11 +38,12 @@ export interface ListenOptions {
 
 /** Thrown for a command line that cannot be run; the message says why. */
 export class UsageError extends Error {
+  /** Always `"UsageError"`. */
   override name = "UsageError";
 }
 
 /** The command line's synopsis, for `--help` and usage errors. */
-export const USAGE =
+export const USAGE: string =
   "usage: deno task listen <ws://host:port/api/ws?sid=SID> [--count N] [--seconds S] " +
   "[--heartbeats] [--ping-ms MS]";
 
@@ -145,6 +146,7 @@ export type StopReason = "count" | "seconds" | "signal" | "closed" | "failed";
 
 /** What {@linkcode listen} reports when it stops. */
 export interface ListenResult {
+  /** The stop condition that ended it. */
   readonly reason: StopReason;
   /** Frames printed or not, heartbeats excluded. */
   readonly frames: number;

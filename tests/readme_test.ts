@@ -8,8 +8,10 @@
  * - the `sh` block after `<!-- readme-test: server -->` is the server's
  *   command (`deno task start …`): the test runs it itself, with `--port 0`
  *   appended, since the newcomer runs it in a terminal of its own;
- * - every other `sh` block runs, in order, in one bash process (with
- *   `set -euo pipefail`, and a `wait` at the end for background listeners);
+ * - every other `sh` block is pasted, in order, into one bash process (with
+ *   `set -euo pipefail`, and a `wait` at the end for background listeners),
+ *   the next block once what the last one shows has appeared; then the same
+ *   in dash, so nothing is bash-only;
  * - a `text` block shows what the block before it prints: each of its lines
  *   must appear in the output, `…` standing for anything.
  *
@@ -29,14 +31,14 @@ const HUAYI_LINE = `HUAYI=http://${ADDRESS}`;
 const BLOCK_TIMEOUT_MS = 10_000;
 
 /** One fenced `sh` block of the walkthrough and the lines shown after it. */
-export interface Block {
+interface Block {
   readonly server: boolean;
   readonly code: string;
   readonly expected: readonly string[];
 }
 
 /** The walkthrough's blocks, in order; throws when the markers or fences are off. */
-export function walkthrough(markdown: string): Block[] {
+function walkthrough(markdown: string): Block[] {
   const start = markdown.indexOf("<!-- readme-test: walkthrough");
   const end = markdown.indexOf("<!-- readme-test: end -->");
   if (start === -1 || end < start) throw new Error("README: walkthrough markers not found");
@@ -67,13 +69,13 @@ export function walkthrough(markdown: string): Block[] {
 }
 
 /** A pattern for an expected line: literal text, `…` for anything on the line. */
-export function linePattern(expected: string): RegExp {
+function linePattern(expected: string): RegExp {
   const parts = expected.split("…").map((part) => part.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"));
   return new RegExp(parts.join("[^\\n]*?"), "g");
 }
 
 /** The expected lines that do not occur (as often as they are expected) in `output`. */
-export function missingLines(expected: readonly string[], output: string): string[] {
+function missingLines(expected: readonly string[], output: string): string[] {
   const wanted = new Map<string, number>();
   for (const line of expected) wanted.set(line, (wanted.get(line) ?? 0) + 1);
   const missing: string[] = [];
@@ -117,7 +119,22 @@ Deno.test("README: Protocol in one page sets $SID before using it, and names its
   assert.match(code, /deno task listen/);
 });
 
-Deno.test("README walkthrough: pasted block by block, everything it shows happens", async () => {
+// bash as the README's shell; dash too, so nothing in the blocks is bash-only
+// (zsh, the other shell the README names, is not installed here).
+const SHELLS = [
+  { shell: "bash", strict: "set -euo pipefail" },
+  { shell: "dash", strict: "set -eu" },
+];
+
+for (const { shell: program, strict } of SHELLS) {
+  Deno.test({
+    name: `README walkthrough in ${program}: pasted block by block, everything it shows happens`,
+    ignore: !(await which(program)),
+    fn: () => pasteWalkthrough(program, strict),
+  });
+}
+
+async function pasteWalkthrough(program: string, strict: string): Promise<void> {
   const blocks = walkthrough(await Deno.readTextFile(README));
   const [serverBlock, ...shellBlocks] = blocks;
   const server = await startServer(serverBlock.code.trim().split(/\s+/).slice(1));
@@ -129,17 +146,17 @@ Deno.test("README walkthrough: pasted block by block, everything it shows happen
 
     // `deno` in the blocks is the Deno running this test.
     await Deno.symlink(Deno.execPath(), `${bin}/deno`);
-    await using shell = new Shell({
+    await using shell = new Shell(program, {
       PATH: `${bin}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`,
       NO_COLOR: "1",
     });
-    shell.type("set -euo pipefail");
+    shell.type(strict);
     // Block by block, as a newcomer pastes them: the next one only once
     // everything shown so far has appeared, so Ron's socket is open before
     // Harry sends and the frames arrive live, not from the mailbox.
     const shown: string[] = [];
     for (const [i, block] of shellBlocks.entries()) {
-      const code = i === 0 ? block.code.replace(HUAYI_LINE, `HUAYI=${server.url}`) : block.code;
+      const code = block.code.replace(HUAYI_LINE, `HUAYI=${server.url}`);
       shell.type(code);
       shown.push(...block.expected.map(atServer));
       const missing = await shell.until(() => missingLines(shown, shell.output));
@@ -153,7 +170,7 @@ Deno.test("README walkthrough: pasted block by block, everything it shows happen
     const status = await server.stop();
     assert.equal(status.code, 0, "SIGTERM to deno task stops the server, exit 0");
   }
-});
+}
 
 interface Server {
   url: string;
@@ -198,7 +215,7 @@ async function startServer(args: string[]): Promise<Server> {
 }
 
 /**
- * One bash process fed block by block on its stdin, in a session of its own
+ * One shell process fed block by block on its stdin, in a session of its own
  * with stdout and stderr merged (as a terminal shows them); disposing of it
  * kills the whole group, so a background listener never outlives the test.
  */
@@ -209,9 +226,9 @@ class Shell {
   readonly #done: Promise<void>;
   #exited = false;
 
-  constructor(env: Record<string, string>) {
+  constructor(program: string, env: Record<string, string>) {
     const child = new Deno.Command("setsid", {
-      args: ["bash", "-c", "exec 2>&1; exec bash -s"],
+      args: [program, "-c", `exec 2>&1; exec ${program} -s`],
       cwd: ROOT,
       env,
       stdin: "piped",
@@ -273,4 +290,13 @@ class Shell {
     await this.#child.status;
     await this.#done;
   }
+}
+
+async function which(command: string): Promise<boolean> {
+  const output = await new Deno.Command("sh", {
+    args: ["-c", `command -v ${command}`],
+    stdout: "null",
+    stderr: "null",
+  }).output().catch(() => undefined);
+  return output?.success ?? false;
 }

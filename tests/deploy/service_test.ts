@@ -17,10 +17,10 @@ const INSTALLED_REPO = "/opt/huayi-im";
 const SYSTEMD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin";
 
 /** A unit file's `[Section]` → key → every value given, in order. */
-export type Unit = Map<string, Map<string, string[]>>;
+type Unit = Map<string, Map<string, string[]>>;
 
 /** Parses a systemd unit file (comments, sections, repeated keys, `\` continuations). */
-export function parseUnit(text: string): Unit {
+function parseUnit(text: string): Unit {
   const unit: Unit = new Map();
   let section: Map<string, string[]> | undefined;
   const lines = text.replace(/\\\n/g, " ").split("\n");
