@@ -28,7 +28,6 @@
  * @module
  */
 
-import { type Message, messageBytes } from "../protocol/messages.ts";
 import type {
   AppendRequest,
   AppendResult,
@@ -40,7 +39,7 @@ import type {
   MailboxStats,
   Resume,
 } from "./mailbox.ts";
-import { ENTRY_BYTES } from "./mailbox_memory.ts";
+import { appendArgs, pairs, parseBody, parseHolders, parseMeta } from "./mailbox_redis_codec.ts";
 import {
   APPEND,
   CURSORS,
@@ -81,7 +80,6 @@ export interface RedisMailboxOptions extends MailboxOptions {
 }
 
 // Bounded work per script call, so none holds Redis for long.
-const TRIM_BUDGET = 1_000;
 const SWEEP_BUDGET = 2_000;
 const PURGE_BUDGET = 2_000;
 const HISTORY_BUDGET = 2_000;
@@ -175,7 +173,12 @@ export class RedisMailbox implements Mailbox {
   async append(request: AppendRequest): Promise<AppendResult> {
     // Sent first on the same connection, so the caps see what was consumed here.
     this.#flushCursors();
-    const args = this.#appendArgs(request);
+    const args = appendArgs(request, {
+      ...this.#options,
+      prefix: this.#prefix,
+      nodeId: this.#nodeId,
+      now: this.#now(),
+    });
     const total = this.#options.appendTimeoutMs ?? 4000;
     const deadline = performance.now() + total;
     let reply: RedisReply[];
@@ -210,38 +213,6 @@ export class RedisMailbox implements Mailbox {
       throw new StoreUnavailableError("unknown", message, { cause: error ?? first });
     }
     return fence;
-  }
-
-  #appendArgs({ message, recipients, ownCopy, idempotency }: AppendRequest) {
-    const { id, kind, from, to, topic, content } = message;
-    const count = recipients.length + (ownCopy ? 1 : 0);
-    const bytes = messageBytes(message) + count * ENTRY_BYTES;
-    const tail = "," + JSON.stringify([id, kind, from, to, topic, content]).slice(1);
-    const direct = kind === "direct";
-    const received = direct ? ["d", from] : [kind === "topic" ? "t" : "n", topic];
-    const own = !ownCopy ? ["", ""] : direct ? ["D", to.join(",")] : ["T", topic];
-    const o = this.#options;
-    return [
-      this.#prefix,
-      this.#nodeId,
-      id,
-      message.sentAt,
-      this.#now(),
-      tail,
-      bytes,
-      ...received,
-      ...own,
-      from,
-      o.offlineTtlMs,
-      o.mailboxMax,
-      o.maxBytes,
-      o.maxMailboxes,
-      idempotency?.key ?? "",
-      idempotency?.bodyHash ?? "",
-      kind === "topic" ? topic : "",
-      TRIM_BUDGET,
-      ...recipients,
-    ];
   }
 
   #result(request: AppendRequest, reply: RedisReply[]): AppendResult {
@@ -438,43 +409,4 @@ export class RedisMailbox implements Mailbox {
     const [entries, messages, bytes, mailboxes] = reply.slice(-4).map(num);
     this.#stats = { entries, messages, bytes, mailboxes };
   }
-}
-
-interface Holder {
-  readonly user: string;
-  readonly seq: number;
-  readonly own: boolean;
-}
-
-function parseHolders(list: string): Holder[] {
-  if (list === "") return [];
-  return list.split(";").map((holder) => {
-    const [user, seq, own] = holder.split(",");
-    return { user, seq: Number(seq), own: own === "1" };
-  });
-}
-
-// `sentAt|bytes|topic|holders`.
-function parseMeta(meta: string): { sentAt: number; holders: Holder[] } {
-  const [sentAt, , , holders] = meta.split("|");
-  return { sentAt: Number(sentAt), holders: parseHolders(holders) };
-}
-
-function parseBody(body: string): Message {
-  const [sentAt, id, kind, from, to, topic, content] = JSON.parse(body);
-  return { id, sentAt, kind, from, to, topic, content };
-}
-
-// `member, body, …` into entries; a member whose body is gone is skipped.
-function pairs(reply: readonly RedisReply[]): Entry[] {
-  const entries: Entry[] = [];
-  for (let i = 0; i + 1 < reply.length; i += 2) {
-    const body = reply[i + 1];
-    if (typeof body !== "string") continue;
-    const member = reply[i] as string;
-    const seq = Number(member.slice(0, member.indexOf("|")));
-    const k = member.split("|", 3)[2];
-    entries.push({ seq, message: parseBody(body), own: k === "D" || k === "T" });
-  }
-  return entries;
 }
