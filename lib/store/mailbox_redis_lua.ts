@@ -8,15 +8,14 @@
  * |---|---|---|
  * | `P u:<user>` | hash | `last` (the user's seq counter), `cur` (cursor), `lost` (highest seq expired or trimmed away); its existence is the mailbox's |
  * | `P b:<user>` | zset | the mailbox: score seq, member `seq\|sentAt\|k\|x\|id` (k: `d` direct, `D` own direct, `t` topic, `T` own topic, `n` deletion notice; x: the sender for `d`, the recipients `a,b` for `D`, the topic otherwise) |
- * | `P n:<user>` | list | undelivered entries (own copies never), `seq:sentAt`, oldest first: the `mailboxMax` count is its length once its consumed or expired head is dropped |
+ * | `P n:<user>` | list | undelivered entries (own copies never), `seq:sentAt`, oldest first: the `mailboxMax` count is its length once its consumed or expired head is dropped (done when cursors move, when messages expire, and by an append that finds it at the cap) |
  * | `P m:<id>` | string | the message body, once per send: JSON `[sentAt, id, kind, from, to, topic, content]` |
  * | `P h:<id>` | string | the message's meta: `sentAt\|bytes\|topic\|user,seq,own;…` (topic only for topic messages; holders in append order) |
  * | `P log` | list | `sentAt\|id` of every message in send order: expiry and trimming take from its head |
  * | `P t:<topic>` | set | ids of the topic's messages (what `purgeTopic` removes) |
  * | `P r:<user>:<key>` | string | an idempotency receipt `sentAt\|id\|bodyHash` (PX offline TTL) |
  * | `P a:<id>` | string | `f`: a fence (a send given up as unavailable; PX 10 min), or the meta of a message removed while young (so a late duplicate of its append stays a duplicate) |
- * | `P clock` | string | the newest sentAt stored: sends are stamped with max(their own, this) |
- * | `P stats` | hash | `entries`, `messages`, `bytes`, `boxes` |
+ * | `P stats` | hash | `entries`, `messages`, `bytes`, `boxes`, and `clock`: the newest sentAt stored (sends are stamped with max(their own, this)) |
  * | `P wake` | channel | one wake-up per append: `node\nbody\nholders` |
  *
  * Seqs are per user and strictly increasing (HINCRBY); sentAt never goes
@@ -157,7 +156,7 @@ for i = 21, #ARGV do
   local cur = redis.call('HGET', ukey(user), 'cur')
   if not cur then
     if not fresh[user] then fresh[user] = true; newBoxes = newBoxes + 1 end
-  elseif prune(user, tonumber(cur), from) >= max then
+  elseif redis.call('LLEN', nkey(user)) >= max and prune(user, tonumber(cur), from) >= max then
     return withStats({'mailbox_full', user})
   end
 end
@@ -165,11 +164,18 @@ local own = ARGV[10] ~= ''
 if own and not fresh[sender] and not redis.call('HGET', ukey(sender), 'cur') then
   fresh[sender] = true; newBoxes = newBoxes + 1
 end
-if newBoxes > 0 and tonumber(redis.call('HGET', STATS, 'boxes') or 0) + newBoxes > tonumber(ARGV[16]) then
+-- One read and one write of the counters and the clock per append.
+local function counters()
+  local c = redis.call('HMGET', STATS, 'entries', 'messages', 'bytes', 'boxes', 'clock')
+  for i = 1, 5 do c[i] = tonumber(c[i] or 0) end
+  return c
+end
+local c = counters()
+if newBoxes > 0 and c[4] + newBoxes > tonumber(ARGV[16]) then
   return withStats({'mailboxes_full'})
 end
 local bytes = tonumber(ARGV[7])
-local need = tonumber(redis.call('HGET', STATS, 'bytes') or 0) + bytes - tonumber(ARGV[15])
+local need = c[3] + bytes - tonumber(ARGV[15])
 if need > 0 then
   -- Oldest first, only what no recipient still waits for; stops at the first that one does.
   local log, freed = P .. 'log', 0
@@ -190,10 +196,9 @@ if need > 0 then
     redis.call('LPOP', log)
   end
   if freed < need then return withStats({'store_full'}) end
+  c = counters()
 end
-local clock = P .. 'clock'
-local sent = int(math.max(tonumber(ARGV[4]), tonumber(redis.call('GET', clock) or 0)))
-redis.call('SET', clock, sent)
+local sent = int(math.max(tonumber(ARGV[4]), c[5]))
 local body = '[' .. sent .. ARGV[6]
 local holders = {}
 local function add(user, k, x, isOwn)
@@ -213,12 +218,10 @@ redis.call('SET', P .. 'h:' .. id, meta)
 redis.call('RPUSH', P .. 'log', sent .. '|' .. id)
 if ARGV[19] ~= '' then redis.call('SADD', P .. 't:' .. ARGV[19], id) end
 if rkey then redis.call('SET', rkey, sent .. '|' .. id .. '|' .. ARGV[18], 'PX', ARGV[13]) end
-redis.call('HINCRBY', STATS, 'entries', #holders)
-redis.call('HINCRBY', STATS, 'messages', 1)
-redis.call('HINCRBY', STATS, 'bytes', bytes)
-if newBoxes > 0 then redis.call('HINCRBY', STATS, 'boxes', newBoxes) end
+c = {int(c[1] + #holders), int(c[2] + 1), int(c[3] + bytes), int(c[4] + newBoxes)}
+redis.call('HSET', STATS, 'entries', c[1], 'messages', c[2], 'bytes', c[3], 'boxes', c[4], 'clock', sent)
 redis.call('PUBLISH', P .. 'wake', node .. '\\n' .. body .. '\\n' .. list)
-return withStats({'appended', meta})
+return {'appended', meta, c[1], c[2], c[3], c[4]}
 `);
 
 /** Learns whether an append ran, and if not, makes sure it never will. */
