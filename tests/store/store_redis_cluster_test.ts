@@ -272,3 +272,31 @@ Deno.test("cluster: a sid works on every node at once; a login on B replaces the
     await b.close();
   }
 });
+
+Deno.test("cluster: a dropped subscriber calls onResync once resubscribed; wake-ups flow again and the mailbox has everything", async () => {
+  await using server = await RedisServer.start();
+  const resynced = Promise.withResolvers<void>();
+  let resyncs = 0;
+  const a = await node(server.url, "a");
+  const b = await node(server.url, "b", { onResync: () => resynced.resolve(void resyncs++) });
+  try {
+    await a.mailbox.append(direct("Harry", ["Ron_W"], "before"));
+    await b.until("Ron_W", 1);
+    // What Redis does to a subscriber that falls behind (output buffer limit).
+    await server.command(["CLIENT", "KILL", "TYPE", "pubsub"]);
+    await a.mailbox.append(direct("Harry", ["Ron_W"], "during"));
+    await within(resynced.promise, 3_000, "onResync");
+    assert.equal(resyncs, 1);
+    // A reader told to resync reads from its last seq and finds what it may have missed.
+    assert.deepEqual((await b.mailbox.read("Ron_W", 1, 10)).map((e) => e.message.content), [
+      "during",
+    ]);
+    const heard = b.announced.filter((x) => x.user === "Ron_W").length;
+    await a.mailbox.append(direct("Harry", ["Ron_W"], "after"));
+    await b.until("Ron_W", heard + 1);
+    assert.equal(b.announced.at(-1)?.entry.message.content, "after");
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
