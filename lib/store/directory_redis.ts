@@ -12,6 +12,9 @@
  *   `touch` and by each `sweep`, once a session's `lastSeen` is
  *   `min(sessionTtlMs / 16, 60 s)` past what Redis has. Another node may so
  *   see a session as idle up to that much early.
+ * - Sessions ended by another node (replaced by a login there, closed,
+ *   expired) are announced to `onSessionEnded` through pub/sub, so the node
+ *   holding the socket can close it at once.
  * - Counts (`stats`) are those of the last script this node ran.
  *
  * Names are compared as Redis does, byte by byte in UTF-8; for names of the
@@ -54,10 +57,23 @@ import {
   unavailable,
 } from "./redis_shared.ts";
 
+/** Why a session ended. */
+export type SessionEnd = "replaced" | "closed" | "expired";
+
 /** Options of the Redis directory beyond every engine's. */
 export interface RedisDirectoryOptions extends DirectoryOptions {
-  /** Prefix of every key. Default `im:`. */
+  /** Prefix of every key and of the channel `<prefix>d:ended`. Default `im:`. */
   readonly prefix?: string;
+  /** This node's name, so it is not told of the ends it caused itself. Default random. */
+  readonly nodeId?: string;
+  /**
+   * Told when another node ended a session: a login there replaced it, a
+   * logout closed it, or a sweep expired it. The node holding its socket
+   * closes it (a replaced one with 4001). Like every wake-up, this is lost
+   * while the subscriber is away; a socket's next `session()` check finds
+   * the session gone anyway.
+   */
+  readonly onSessionEnded?: (session: Session, why: SessionEnd) => void;
 }
 
 // Bounded work per script call.
@@ -91,6 +107,9 @@ export class RedisDirectory implements Directory {
   readonly #options: RedisDirectoryOptions;
   readonly #now: () => number;
   readonly #prefix: string;
+  readonly #nodeId: string;
+  readonly #channel: string;
+  readonly #onEnded = (payload: string) => this.#ended(payload);
   readonly #persistEveryMs: number;
   readonly #gcMs: number;
   readonly #live = new Map<string, Live>();
@@ -103,6 +122,8 @@ export class RedisDirectory implements Directory {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#prefix = options.prefix ?? DEFAULT_PREFIX;
+    this.#nodeId = options.nodeId ?? crypto.randomUUID();
+    this.#channel = `${this.#prefix}d:ended`;
     this.#persistEveryMs = Math.min(options.sessionTtlMs / 16, 60_000);
     this.#gcMs = Math.max(1, Math.ceil(options.sessionTtlMs * 2));
   }
@@ -113,10 +134,7 @@ export class RedisDirectory implements Directory {
    * @throws {StoreUnavailableError} When Redis cannot be reached.
    */
   static async open(link: RedisLink, options: RedisDirectoryOptions): Promise<RedisDirectory> {
-    await link.load(DIRECTORY_SCRIPTS);
-    const directory = new RedisDirectory(link, false, options);
-    await directory.#refresh();
-    return directory;
+    return await RedisDirectory.#start(link, false, options);
   }
 
   /**
@@ -130,14 +148,27 @@ export class RedisDirectory implements Directory {
   ): Promise<RedisDirectory> {
     const link = await RedisLink.connect(url, options.link);
     try {
-      await link.load(DIRECTORY_SCRIPTS);
-      const directory = new RedisDirectory(link, true, options);
-      await directory.#refresh();
-      return directory;
+      return await RedisDirectory.#start(link, true, options);
     } catch (error) {
       await link.close();
       throw error;
     }
+  }
+
+  static async #start(link: RedisLink, owned: boolean, options: RedisDirectoryOptions) {
+    await link.load(DIRECTORY_SCRIPTS);
+    const directory = new RedisDirectory(link, owned, options);
+    try {
+      if (options.onSessionEnded) {
+        await link.subscriber.subscribe(directory.#channel, directory.#onEnded);
+      }
+      // Expires nothing (no score is below -inf); answers the counts.
+      await directory.#run(SWEEP_SESSIONS, ["-inf", 0]);
+    } catch (error) {
+      link.subscriber.unsubscribe(directory.#channel, directory.#onEnded);
+      throw error;
+    }
+    return directory;
   }
 
   async openSession(username: string): Promise<OpenSessionResult> {
@@ -273,6 +304,7 @@ export class RedisDirectory implements Directory {
     // Signs of life not yet written would only make sessions expire a little early.
     await this.#keepalive(this.#due(Infinity)).catch(() => {});
     this.#live.clear();
+    this.#link.subscriber.unsubscribe(this.#channel, this.#onEnded);
     if (this.#owned) await this.#link.close();
   }
 
@@ -320,9 +352,13 @@ export class RedisDirectory implements Directory {
     return { names: names as string[], total: num(total) };
   }
 
-  async #refresh(): Promise<void> {
-    // Expires nothing (no score is below -inf); answers the counts.
-    await this.#run(SWEEP_SESSIONS, ["-inf", 0]);
+  // `node\nwhy\nsid\nuser` from any node; this node's own ends were answered to their callers.
+  #ended(payload: string): void {
+    const [node, why, sid, username] = payload.split("\n");
+    if (node === this.#nodeId) return;
+    const session = this.#live.get(sid)?.session ?? { sid, username, lastSeen: 0 };
+    this.#live.delete(sid);
+    this.#options.onSessionEnded?.(session, why as SessionEnd);
   }
 
   // Runs a script and keeps the counts that start its reply; answers the rest.
@@ -330,7 +366,7 @@ export class RedisDirectory implements Directory {
     script: RedisScript,
     args: readonly (string | number)[],
   ): Promise<RedisReply[]> {
-    const reply = await this.#link.run(script, [this.#prefix, ...args]);
+    const reply = await this.#link.run(script, [this.#prefix, this.#nodeId, ...args]);
     const [users, sessions, topics] = reply.map(num);
     this.#stats = { users, sessions, topics };
     return reply.slice(3);

@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { Directory, DirectoryOptions } from "./directory.ts";
-import { RedisDirectory } from "./directory_redis.ts";
+import type { Directory } from "./directory.ts";
+import { RedisDirectory, type RedisDirectoryOptions } from "./directory_redis.ts";
 import type { Mailbox } from "./mailbox.ts";
 import { RedisMailbox, type RedisMailboxOptions } from "./mailbox_redis.ts";
 import { RedisLink, type RedisLinkOptions } from "./redis_shared.ts";
@@ -21,8 +21,8 @@ export interface RedisStoreOptions extends RedisLinkOptions {
   readonly prefix?: string;
   /** The mailbox's limits, clock and hooks (`onAppended`, `onResync`). */
   readonly mailbox: Omit<RedisMailboxOptions, "prefix" | "nodeId">;
-  /** The directory's limits and clock. */
-  readonly directory: DirectoryOptions;
+  /** The directory's limits, clock and hook (`onSessionEnded`). */
+  readonly directory: Omit<RedisDirectoryOptions, "prefix" | "nodeId">;
 }
 
 /** A store open on Redis. */
@@ -61,7 +61,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
   try {
     const { prefix, nodeId } = options;
     const mailbox = await RedisMailbox.open(link, { ...options.mailbox, prefix, nodeId });
-    const directory = await RedisDirectory.open(link, { ...options.directory, prefix });
+    const directory = await RedisDirectory.open(link, { ...options.directory, prefix, nodeId });
     return {
       mailbox,
       directory,

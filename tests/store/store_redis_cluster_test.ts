@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Message } from "../../lib/protocol/messages.ts";
 import type { AppendRequest, Entry } from "../../lib/store/mailbox.ts";
+import type { RedisDirectoryOptions, SessionEnd } from "../../lib/store/directory_redis.ts";
 import type { RedisMailboxOptions } from "../../lib/store/mailbox_redis.ts";
 import { openRedisStore, type RedisStore } from "../../lib/store/store_redis.ts";
 import { RedisServer } from "../redis/redis_server.ts";
@@ -27,7 +28,7 @@ async function node(
   url: string,
   nodeId: string,
   mailbox: Partial<RedisMailboxOptions> = {},
-  directory: Partial<typeof DIRECTORY> = {},
+  directory: Partial<RedisDirectoryOptions> = {},
 ): Promise<Node> {
   const announced: { user: string; entry: Entry }[] = [];
   const waiters: { user: string; count: number; resolve: () => void }[] = [];
@@ -253,10 +254,15 @@ Deno.test("cluster: a cursor consumed on A is seen on B within the flush period"
   }
 });
 
-Deno.test("cluster: a sid works on every node at once; a login on B replaces the session opened on A", async () => {
+Deno.test("cluster: a sid works on every node at once; a login on B replaces A's session and A is told", async () => {
   await using server = await RedisServer.start();
-  const a = await node(server.url, "a");
-  const b = await node(server.url, "b");
+  const ended: [string, string, SessionEnd][] = [];
+  const told = (node: string) => ({
+    onSessionEnded: (session: { username: string }, why: SessionEnd) =>
+      ended.push([node, session.username, why]),
+  });
+  const a = await node(server.url, "a", {}, told("a"));
+  const b = await node(server.url, "b", {}, told("b"));
   try {
     const opened = await a.directory.openSession("Harry");
     assert.equal(opened.kind, "opened");
@@ -267,6 +273,20 @@ Deno.test("cluster: a sid works on every node at once; a login on B replaces the
     assert.equal(await a.directory.session(opened.session.sid), undefined);
     assert.equal(await b.directory.session(opened.session.sid), undefined);
     assert.equal(a.directory.stats().sessions, 1);
+    const deadline = Date.now() + 1_000;
+    while (ended.length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.deepEqual(
+      ended,
+      [["a", "Harry", "replaced"]],
+      "told within 1 s, and only the other node",
+    );
+    if (again.kind === "opened") await b.directory.closeSession(again.session);
+    while (ended.length === 1 && Date.now() < deadline + 1_000) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.deepEqual(ended[1], ["a", "Harry", "closed"]);
   } finally {
     await a.close();
     await b.close();
