@@ -296,6 +296,7 @@ export class RedisDirectory implements Directory {
     return expired;
   }
 
+  /** The cluster-wide counts as of the last script this node ran. */
   stats(): DirectoryStats {
     return this.#stats;
   }

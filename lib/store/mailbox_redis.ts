@@ -186,7 +186,7 @@ export class RedisMailbox implements Mailbox {
       reply = await this.#link.run(APPEND, args, total / 2);
     } catch (error) {
       if (!(error instanceof StoreUnavailableError) || error.outcome !== "unknown") throw error;
-      reply = await this.#settle(request.message.id, args, deadline, error);
+      reply = await this.#settle(request.message.id, args, deadline);
     }
     return this.#result(request, reply);
   }
@@ -197,7 +197,6 @@ export class RedisMailbox implements Mailbox {
     id: string,
     args: readonly (string | number)[],
     deadline: number,
-    first: StoreUnavailableError,
   ): Promise<RedisReply[]> {
     const left = () => Math.max(1, deadline - performance.now());
     try {
@@ -205,14 +204,12 @@ export class RedisMailbox implements Mailbox {
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
     }
-    let fence: RedisReply[];
     try {
-      fence = await this.#link.run(FENCE, [this.#prefix, id, LATE_MS], left());
+      return await this.#link.run(FENCE, [this.#prefix, id, LATE_MS], left());
     } catch (error) {
       const message = "Redis did not answer: the send may or may not have been stored";
-      throw new StoreUnavailableError("unknown", message, { cause: error ?? first });
+      throw new StoreUnavailableError("unknown", message, { cause: error });
     }
-    return fence;
   }
 
   #result(request: AppendRequest, reply: RedisReply[]): AppendResult {

@@ -16,7 +16,9 @@ const TRIM_BUDGET = 1_000;
 /** What an append's arguments take besides the request. */
 export interface AppendContext
   extends Pick<MailboxOptions, "offlineTtlMs" | "mailboxMax" | "maxBytes" | "maxMailboxes"> {
+  /** The key prefix. */
   readonly prefix: string;
+  /** The node's name, which the wake-up carries. */
   readonly nodeId: string;
   /** The caller's clock now (expiry of receipts and of undelivered entries). */
   readonly now: number;
@@ -78,8 +80,11 @@ export function appendArgs(
 
 /** One entry of a message, as its meta and its wake-up list it. */
 export interface Holder {
+  /** Whose mailbox the entry is in. */
   readonly user: string;
+  /** Its seq there. */
   readonly seq: number;
+  /** Whether it is the sender's own copy. */
   readonly own: boolean;
 }
 

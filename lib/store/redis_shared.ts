@@ -45,14 +45,19 @@ export type StoreOutcome = "not_applied" | "unknown";
 export class StoreUnavailableError extends Error {
   /** Always `"StoreUnavailableError"`. */
   override name = "StoreUnavailableError";
+  /** Whether the failed call may have changed anything. */
+  readonly outcome: StoreOutcome;
 
   /**
+   * Describes an outage.
+   *
    * @param outcome Whether the failed call may have changed anything.
    * @param message What happened.
    * @param options The underlying error as `cause`.
    */
-  constructor(readonly outcome: StoreOutcome, message: string, options?: ErrorOptions) {
+  constructor(outcome: StoreOutcome, message: string, options?: ErrorOptions) {
     super(message, options);
+    this.outcome = outcome;
   }
 }
 

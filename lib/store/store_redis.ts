@@ -27,7 +27,9 @@ export interface RedisStoreOptions extends RedisLinkOptions {
 
 /** A store open on Redis. */
 export interface RedisStore {
+  /** The node's mailbox engine. */
   readonly mailbox: Mailbox;
+  /** The node's directory engine. */
   readonly directory: Directory;
   /** Flushes what the engines hold back (cursors, signs of life) and closes both connections. */
   close(): Promise<void>;
