@@ -116,6 +116,7 @@ export class RedisMailbox implements Mailbox {
   readonly #stopResync: () => void;
   #pending = new Map<string, number>();
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
   #stats: MailboxStats = { entries: 0, messages: 0, bytes: 0, mailboxes: 0 };
 
   private constructor(link: RedisLink, owned: boolean, options: RedisMailboxOptions) {
@@ -260,15 +261,10 @@ export class RedisMailbox implements Mailbox {
   }
 
   consumed(user: string, entry: Entry): void {
-    if (entry.seq <= (this.#pending.get(user) ?? 0)) return;
+    if (this.#closed || entry.seq <= (this.#pending.get(user) ?? 0)) return;
     this.#pending.set(user, entry.seq);
     if (this.#pending.size >= CURSOR_BATCH) this.#flushCursors();
-    else {
-      this.#timer ??= setTimeout(() => {
-        this.#timer = undefined;
-        this.#flushCursors();
-      }, this.#options.cursorFlushMs ?? 200);
-    }
+    else this.#scheduleFlush();
   }
 
   async cursor(user: string): Promise<number> {
@@ -350,6 +346,8 @@ export class RedisMailbox implements Mailbox {
   }
 
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     await this.#flushCursors();
     this.#detach();
     if (this.#owned) await this.#link.close();
@@ -380,11 +378,17 @@ export class RedisMailbox implements Mailbox {
       for (const [user, seq] of batch) {
         if (seq > (this.#pending.get(user) ?? 0)) this.#pending.set(user, seq);
       }
-      this.#timer ??= setTimeout(() => {
-        this.#timer = undefined;
-        this.#flushCursors();
-      }, this.#options.cursorFlushMs ?? 200);
+      this.#scheduleFlush();
     });
+  }
+
+  // A closed engine writes nothing more: the last flush was close()'s own.
+  #scheduleFlush(): void {
+    if (this.#closed) return;
+    this.#timer ??= setTimeout(() => {
+      this.#timer = undefined;
+      this.#flushCursors();
+    }, this.#options.cursorFlushMs ?? 200);
   }
 
   // A wake-up from any node: `node\nbody\nholders`; this node's own were announced already.

@@ -158,3 +158,29 @@ Deno.test("unknown outcome: when even the fence cannot reach Redis, the append r
     await mailbox.close();
   }
 });
+
+Deno.test("outage: a cursor flush that fails after close schedules nothing more", async () => {
+  await using server = await RedisServer.start();
+  const mailbox = await connect(server.url, { cursorFlushMs: 10 }, 300);
+  await mailbox.append(send(["Ron_W"], "read"));
+  const [entry] = await mailbox.read("Ron_W", 0, 1);
+  await server.kill9();
+  mailbox.consumed("Ron_W", entry);
+  // The flush is on its way (queued until its deadline) when the mailbox closes.
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  await mailbox.close();
+  // A retry timer re-armed after close would keep firing: count what is scheduled.
+  const realSetTimeout = globalThis.setTimeout;
+  let scheduled = 0;
+  globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+    scheduled++;
+    return realSetTimeout(...args);
+  }) as typeof setTimeout;
+  try {
+    await new Promise((resolve) => realSetTimeout(resolve, 100));
+    mailbox.consumed("Ron_W", { ...entry, seq: 2 });
+  } finally {
+    globalThis.setTimeout = realSetTimeout;
+  }
+  assert.equal(scheduled, 0);
+});
