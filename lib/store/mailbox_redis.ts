@@ -19,6 +19,8 @@
  *   every `user,seq,own`, so no read is needed). Pub/sub drops what is
  *   published while the subscriber is away, so `onResync` is called after it
  *   reconnects: re-read the mailboxes of this node's users from their last seq.
+ *   A random `<prefix>epoch`, set once, tells it whether Redis lost its data
+ *   meanwhile (the store needs `maxmemory-policy noeviction`, Debian's default).
  * - **Cursors** are kept here at once and written in batches every
  *   `cursorFlushMs` (default 200 ms), and before every append of this node,
  *   so another node sees a consumed entry at most that late.
@@ -58,6 +60,7 @@ import {
   RedisLink,
   type RedisLinkOptions,
   StoreUnavailableError,
+  unavailable,
 } from "./redis_shared.ts";
 import type { RedisReply } from "../redis/resp.ts";
 
@@ -70,9 +73,13 @@ export interface RedisMailboxOptions extends MailboxOptions {
   /**
    * Called after the wake-up subscriber reconnected: whatever other nodes
    * appended meanwhile was not announced, so re-read the mailbox of every
-   * user connected here from the last seq they were given.
+   * user connected here from the last seq they were given. `lost` is true
+   * when Redis came back without its data (restarted without persistence,
+   * flushed): seqs start again at 1, so a cursor kept from before would skip
+   * everything new; close those sockets instead (a resuming client is then
+   * told `recovered: false`).
    */
-  readonly onResync?: () => void;
+  readonly onResync?: (lost: boolean) => void;
   /** How long an append may take in all, its retry and fence included. Default 4000 ms. */
   readonly appendTimeoutMs?: number;
   /** How often consumed cursors are written. Default 200 ms. */
@@ -117,6 +124,8 @@ export class RedisMailbox implements Mailbox {
   #pending = new Map<string, number>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  // The <prefix>epoch this node last saw: another one means Redis lost its data.
+  #epoch = "";
   #stats: MailboxStats = { entries: 0, messages: 0, bytes: 0, mailboxes: 0 };
 
   private constructor(link: RedisLink, owned: boolean, options: RedisMailboxOptions) {
@@ -127,7 +136,7 @@ export class RedisMailbox implements Mailbox {
     this.#prefix = options.prefix ?? DEFAULT_PREFIX;
     this.#nodeId = options.nodeId ?? crypto.randomUUID();
     this.#channel = `${this.#prefix}wake`;
-    this.#stopResync = link.onResubscribed(() => options.onResync?.());
+    this.#stopResync = link.onResubscribed(() => this.#resync());
   }
 
   /**
@@ -163,6 +172,7 @@ export class RedisMailbox implements Mailbox {
     const mailbox = new RedisMailbox(link, owned, options);
     try {
       await link.subscriber.subscribe(mailbox.#channel, mailbox.#onWake);
+      mailbox.#epoch = await mailbox.#readEpoch();
       await mailbox.sweep();
     } catch (error) {
       mailbox.#detach();
@@ -389,6 +399,32 @@ export class RedisMailbox implements Mailbox {
       this.#timer = undefined;
       this.#flushCursors();
     }, this.#options.cursorFlushMs ?? 200);
+  }
+
+  async #resync(): Promise<void> {
+    let lost = false;
+    try {
+      const epoch = await this.#readEpoch();
+      lost = epoch !== this.#epoch;
+      this.#epoch = epoch;
+    } catch {
+      // Unknown for now; the next resubscription compares again.
+    }
+    if (!this.#closed) this.#options.onResync?.(lost);
+  }
+
+  // The store's epoch, made by whichever node asks first after Redis started empty.
+  async #readEpoch(): Promise<string> {
+    const key = `${this.#prefix}epoch`;
+    try {
+      const [, epoch] = await this.#link.client.pipeline([
+        ["SET", key, crypto.randomUUID(), "NX"],
+        ["GET", key],
+      ]);
+      return String(epoch);
+    } catch (error) {
+      throw unavailable(error);
+    }
   }
 
   // A wake-up from any node: `node\nbody\nholders`; this node's own were announced already.

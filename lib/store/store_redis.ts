@@ -48,7 +48,7 @@ export interface RedisStore {
  *     offlineTtlMs: 600_000, historyTtlMs: 604_800_000, mailboxMax: 10_000,
  *     maxBytes: 1 << 30, maxMailboxes: 100_000,
  *     onAppended: (user, entry) => console.log(user, entry.seq),
- *     onResync: () => console.log("re-read the mailboxes of the users connected here"),
+ *     onResync: (lost) => console.log(lost ? "close every socket" : "re-read every local mailbox"),
  *   },
  *   directory: { sessionTtlMs: 86_400_000, maxUsers: 100_000, maxTopics: 10_000, maxSessions: 100_000 },
  *   observer: { onReconnect: () => console.log("Redis is back") },

@@ -295,17 +295,19 @@ Deno.test("cluster: a sid works on every node at once; a login on B replaces A's
 
 Deno.test("cluster: a dropped subscriber calls onResync once resubscribed; wake-ups flow again and the mailbox has everything", async () => {
   await using server = await RedisServer.start();
-  const resynced = Promise.withResolvers<void>();
+  const resynced = Promise.withResolvers<boolean>();
   let resyncs = 0;
   const a = await node(server.url, "a");
-  const b = await node(server.url, "b", { onResync: () => resynced.resolve(void resyncs++) });
+  const b = await node(server.url, "b", {
+    onResync: (lost) => resynced.resolve((resyncs++, lost)),
+  });
   try {
     await a.mailbox.append(direct("Harry", ["Ron_W"], "before"));
     await b.until("Ron_W", 1);
     // What Redis does to a subscriber that falls behind (output buffer limit).
     await server.command(["CLIENT", "KILL", "TYPE", "pubsub"]);
     await a.mailbox.append(direct("Harry", ["Ron_W"], "during"));
-    await within(resynced.promise, 3_000, "onResync");
+    assert.equal(await within(resynced.promise, 3_000, "onResync"), false, "nothing was lost");
     assert.equal(resyncs, 1);
     // A reader told to resync reads from its last seq and finds what it may have missed.
     assert.deepEqual((await b.mailbox.read("Ron_W", 1, 10)).map((e) => e.message.content), [

@@ -53,10 +53,10 @@ function isUnavailable(outcome?: string) {
 
 Deno.test("outage: kill -9 of Redis: appends and logins reject as unavailable in time, onResync follows the restart, then all works", async () => {
   await using server = await RedisServer.start();
-  const resynced = Promise.withResolvers<void>();
+  const resynced = Promise.withResolvers<boolean>();
   let resyncs = 0;
   const mailbox = await connect(server.url, {
-    onResync: () => resynced.resolve(void resyncs++),
+    onResync: (lost) => resynced.resolve((resyncs++, lost)),
   });
   const directory = await RedisDirectory.connect(server.url, {
     sessionTtlMs: 60_000,
@@ -75,7 +75,7 @@ Deno.test("outage: kill -9 of Redis: appends and logins reject as unavailable in
     await assert.rejects(directory.openSession("Ron_W"), isUnavailable());
     assert.equal(resyncs, 0);
     await server.restart();
-    await within(resynced.promise, 3_000, "onResync");
+    assert.equal(await within(resynced.promise, 3_000, "onResync"), true, "Redis lost its data");
     // The restarted Redis kept nothing (no persistence here): seqs start again.
     assert.deepEqual(await mailbox.append(send(["Ron_W"], "after")), {
       kind: "appended",
