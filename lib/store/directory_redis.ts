@@ -146,7 +146,7 @@ export class RedisDirectory implements Directory {
     url: string,
     options: RedisDirectoryOptions & { readonly link?: RedisLinkOptions },
   ): Promise<RedisDirectory> {
-    const link = await RedisLink.connect(url, options.link);
+    const link = await RedisLink.connect(url, { prefix: options.prefix, ...options.link });
     try {
       return await RedisDirectory.#start(link, true, options);
     } catch (error) {

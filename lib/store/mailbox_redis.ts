@@ -19,8 +19,7 @@
  *   every `user,seq,own`, so no read is needed). Pub/sub drops what is
  *   published while the subscriber is away, so `onResync` is called after it
  *   reconnects: re-read the mailboxes of this node's users from their last seq.
- *   A random `<prefix>epoch`, set once, tells it whether Redis lost its data
- *   meanwhile (the store needs `maxmemory-policy noeviction`, Debian's default).
+ *   The link's epoch tells it whether Redis lost its data meanwhile.
  * - **Cursors** are kept here at once and written in batches every
  *   `cursorFlushMs` (default 200 ms), and before every append of this node,
  *   so another node sees a consumed entry at most that late.
@@ -41,6 +40,7 @@ import type {
   MailboxStats,
   Resume,
 } from "./mailbox.ts";
+import { CursorBuffer } from "./cursor_buffer.ts";
 import { appendArgs, pairs, parseBody, parseHolders, parseMeta } from "./mailbox_redis_codec.ts";
 import {
   APPEND,
@@ -60,7 +60,6 @@ import {
   RedisLink,
   type RedisLinkOptions,
   StoreUnavailableError,
-  unavailable,
 } from "./redis_shared.ts";
 import type { RedisReply } from "../redis/resp.ts";
 
@@ -121,11 +120,8 @@ export class RedisMailbox implements Mailbox {
   readonly #channel: string;
   readonly #onWake = (payload: string) => this.#wake(payload);
   readonly #stopResync: () => void;
-  #pending = new Map<string, number>();
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #cursors: CursorBuffer;
   #closed = false;
-  // The <prefix>epoch this node last saw: another one means Redis lost its data.
-  #epoch = "";
   #stats: MailboxStats = { entries: 0, messages: 0, bytes: 0, mailboxes: 0 };
 
   private constructor(link: RedisLink, owned: boolean, options: RedisMailboxOptions) {
@@ -136,7 +132,14 @@ export class RedisMailbox implements Mailbox {
     this.#prefix = options.prefix ?? DEFAULT_PREFIX;
     this.#nodeId = options.nodeId ?? crypto.randomUUID();
     this.#channel = `${this.#prefix}wake`;
-    this.#stopResync = link.onResubscribed(() => this.#resync());
+    this.#stopResync = link.onResubscribed((lost) => {
+      if (!this.#closed) options.onResync?.(lost);
+    });
+    this.#cursors = new CursorBuffer(
+      (batch) => this.#writeCursors(batch),
+      options.cursorFlushMs ?? 200,
+      CURSOR_BATCH,
+    );
   }
 
   /**
@@ -158,7 +161,7 @@ export class RedisMailbox implements Mailbox {
     url: string,
     options: RedisMailboxOptions & { readonly link?: RedisLinkOptions },
   ): Promise<RedisMailbox> {
-    const link = await RedisLink.connect(url, options.link);
+    const link = await RedisLink.connect(url, { prefix: options.prefix, ...options.link });
     try {
       return await RedisMailbox.#start(link, true, options);
     } catch (error) {
@@ -172,7 +175,6 @@ export class RedisMailbox implements Mailbox {
     const mailbox = new RedisMailbox(link, owned, options);
     try {
       await link.subscriber.subscribe(mailbox.#channel, mailbox.#onWake);
-      mailbox.#epoch = await mailbox.#readEpoch();
       await mailbox.sweep();
     } catch (error) {
       mailbox.#detach();
@@ -183,7 +185,7 @@ export class RedisMailbox implements Mailbox {
 
   async append(request: AppendRequest): Promise<AppendResult> {
     // Sent first on the same connection, so the caps see what was consumed here.
-    this.#flushCursors();
+    this.#cursors.flush();
     const args = appendArgs(request, {
       ...this.#options,
       prefix: this.#prefix,
@@ -271,14 +273,11 @@ export class RedisMailbox implements Mailbox {
   }
 
   consumed(user: string, entry: Entry): void {
-    if (this.#closed || entry.seq <= (this.#pending.get(user) ?? 0)) return;
-    this.#pending.set(user, entry.seq);
-    if (this.#pending.size >= CURSOR_BATCH) this.#flushCursors();
-    else this.#scheduleFlush();
+    this.#cursors.consumed(user, entry.seq);
   }
 
   async cursor(user: string): Promise<number> {
-    const local = this.#pending.get(user) ?? 0;
+    const local = this.#cursors.local(user);
     const position = await this.#position(user, 0);
     if (!position) return local;
     return Math.max(position.cur, position.first - 1, local);
@@ -337,7 +336,7 @@ export class RedisMailbox implements Mailbox {
   }
 
   async sweep(): Promise<void> {
-    this.#flushCursors();
+    this.#cursors.flush();
     const now = this.#now();
     const { offlineTtlMs, historyTtlMs } = this.#options;
     const retainedFrom = now - Math.max(offlineTtlMs, historyTtlMs);
@@ -358,73 +357,25 @@ export class RedisMailbox implements Mailbox {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#flushCursors();
+    await this.#cursors.close();
     this.#detach();
     if (this.#owned) await this.#link.close();
   }
 
   #detach(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
     this.#stopResync();
     this.#link.subscriber.unsubscribe(this.#channel, this.#onWake);
   }
 
-  // Writes the cursors consumed since the last flush; on failure they are
-  // kept (the highest of old and new) for the next one.
-  #flushCursors(): Promise<void> {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (this.#pending.size === 0) return Promise.resolve();
-    const batch = [...this.#pending];
-    this.#pending = new Map();
+  // One CURSORS script per CURSOR_BATCH users.
+  async #writeCursors(batch: [string, number][]): Promise<void> {
     const from = this.#now() - this.#options.offlineTtlMs;
     const writes = [];
     for (let i = 0; i < batch.length; i += CURSOR_BATCH) {
       const args = [this.#prefix, from, ...batch.slice(i, i + CURSOR_BATCH).flat()];
       writes.push(this.#link.run(CURSORS, args));
     }
-    return Promise.all(writes).then(() => {}, () => {
-      for (const [user, seq] of batch) {
-        if (seq > (this.#pending.get(user) ?? 0)) this.#pending.set(user, seq);
-      }
-      this.#scheduleFlush();
-    });
-  }
-
-  // A closed engine writes nothing more: the last flush was close()'s own.
-  #scheduleFlush(): void {
-    if (this.#closed) return;
-    this.#timer ??= setTimeout(() => {
-      this.#timer = undefined;
-      this.#flushCursors();
-    }, this.#options.cursorFlushMs ?? 200);
-  }
-
-  async #resync(): Promise<void> {
-    let lost = false;
-    try {
-      const epoch = await this.#readEpoch();
-      lost = epoch !== this.#epoch;
-      this.#epoch = epoch;
-    } catch {
-      // Unknown for now; the next resubscription compares again.
-    }
-    if (!this.#closed) this.#options.onResync?.(lost);
-  }
-
-  // The store's epoch, made by whichever node asks first after Redis started empty.
-  async #readEpoch(): Promise<string> {
-    const key = `${this.#prefix}epoch`;
-    try {
-      const [, epoch] = await this.#link.client.pipeline([
-        ["SET", key, crypto.randomUUID(), "NX"],
-        ["GET", key],
-      ]);
-      return String(epoch);
-    } catch (error) {
-      throw unavailable(error);
-    }
+    await Promise.all(writes);
   }
 
   // A wake-up from any node: `node\nbody\nholders`; this node's own were announced already.

@@ -99,6 +99,8 @@ export function unavailable(error: unknown): unknown {
 
 /** Options of {@linkcode RedisLink.connect}. */
 export interface RedisLinkOptions {
+  /** Prefix of the epoch key `<prefix>epoch`. Default `im:`. */
+  readonly prefix?: string;
   /** Deadline of each command. Default 4000 ms, so a 503 comes within 5 s. */
   readonly timeoutMs?: number;
   /** Reconnect delays of both connections. */
@@ -112,21 +114,34 @@ export interface RedisLinkOptions {
 /**
  * One command connection and one subscriber, shared by the engines of a
  * node. Listeners added with {@linkcode RedisLink.onResubscribed} run after
- * the subscriber came back from a drop (its subscriptions confirmed again).
+ * the subscriber came back from a drop (its subscriptions confirmed again),
+ * told whether Redis lost its data meanwhile: a random `<prefix>epoch`,
+ * set once by whichever node asks first (SET NX), changes only when Redis
+ * starts empty (a restart without persistence, a flush). The store needs
+ * `maxmemory-policy noeviction` (Debian's default), or the epoch could be
+ * evicted like any key.
  *
  * @example Usage
  * ```ts ignore
  * import { RedisLink } from "./redis_shared.ts";
  * const link = await RedisLink.connect("redis://127.0.0.1:6379");
- * link.onResubscribed(() => console.log("wake-ups may have been missed"));
+ * link.onResubscribed((lost) => console.log(lost ? "Redis lost its data" : "wake-ups may be missed"));
  * await link.close();
  * ```
  */
 export class RedisLink {
-  readonly #listeners = new Set<() => void>();
+  readonly #listeners = new Set<(lost: boolean) => void>();
   readonly #scripts = new Set<RedisScript>();
+  readonly #epochKey: string;
+  #epoch = "";
 
-  private constructor(readonly client: RedisClient, readonly subscriber: RedisSubscriber) {}
+  private constructor(
+    readonly client: RedisClient,
+    readonly subscriber: RedisSubscriber,
+    prefix: string,
+  ) {
+    this.#epochKey = `${prefix}epoch`;
+  }
 
   /**
    * Opens both connections to `url`.
@@ -137,6 +152,7 @@ export class RedisLink {
     const timeoutMs = options.timeoutMs ?? 4000;
     const base = { backoff: options.backoff, connectTimeoutMs: timeoutMs };
     let client: RedisClient | undefined;
+    let subscriber: RedisSubscriber | undefined;
     try {
       // The connections' hooks reach the link made from them.
       const ref: { link?: RedisLink } = {};
@@ -154,22 +170,23 @@ export class RedisLink {
           },
         },
       });
-      const subscriber = await RedisSubscriber.connect(url, {
+      subscriber = await RedisSubscriber.connect(url, {
         ...base,
         timeoutMs,
         onReconnect: () => ref.link && ref.link.#resubscribed(),
         onError: (error) => options.observer?.onError?.(error),
       });
-      ref.link = new RedisLink(client, subscriber);
+      ref.link = new RedisLink(client, subscriber, options.prefix ?? DEFAULT_PREFIX);
+      ref.link.#epoch = await ref.link.#readEpoch();
       return ref.link;
     } catch (error) {
-      await client?.close();
+      await Promise.all([client?.close(), subscriber?.close()]);
       throw unavailable(error);
     }
   }
 
   /** Adds `listener` for resubscriptions; returns a function removing it. */
-  onResubscribed(listener: () => void): () => void {
+  onResubscribed(listener: (lost: boolean) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
@@ -220,16 +237,32 @@ export class RedisLink {
     await Promise.all([this.client.close(), this.subscriber.close()]);
   }
 
+  async #readEpoch(): Promise<string> {
+    const [, epoch] = await this.client.pipeline([
+      ["SET", this.#epochKey, crypto.randomUUID(), "NX"],
+      ["GET", this.#epochKey],
+    ]);
+    return String(epoch);
+  }
+
   #reload(): void {
     const scripts = [...this.#scripts].map((script) => ["SCRIPT", "LOAD", script.source]);
     // Should this fail, a script's first EVALSHA falls back to EVAL by itself.
     if (scripts.length > 0) this.client.pipeline(scripts).catch(() => {});
   }
 
-  #resubscribed(): void {
+  async #resubscribed(): Promise<void> {
+    let lost = false;
+    try {
+      const epoch = await this.#readEpoch();
+      lost = epoch !== this.#epoch;
+      this.#epoch = epoch;
+    } catch {
+      // Unknown for now; the next resubscription compares again.
+    }
     for (const listener of this.#listeners) {
       try {
-        listener();
+        listener(lost);
       } catch {
         // One listener's failure must not keep the others from resyncing.
       }
