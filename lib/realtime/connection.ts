@@ -212,6 +212,16 @@ export class Connection {
     }
   }
 
+  /**
+   * Reads the mailbox again from the cursor: offers may have been missed
+   * (a cluster's wake-ups are best effort).
+   */
+  resync(): void {
+    if (this.closed) return;
+    this.#behind = true;
+    this.#refill();
+  }
+
   /** Sends a heartbeat probe with the given id. */
   probe(id: number): void {
     this.notify(pong(this.username, id));

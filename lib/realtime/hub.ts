@@ -18,7 +18,6 @@ import { Failure } from "../protocol/errors.ts";
 import { resumed, systemNotice } from "../protocol/frames.ts";
 import { type Message, newMessageId } from "../protocol/messages.ts";
 import type { SendRequest } from "../protocol/requests.ts";
-import type { Bus, BusEvent } from "../store/bus.ts";
 import type { Directory, NamePage, PageQuery } from "../store/directory.ts";
 import { LocalPresence } from "../store/presence_local.ts";
 import type { Presence } from "../store/presence.ts";
@@ -35,6 +34,12 @@ export interface HubOptions extends ConnectionOptions {
   metrics?: HubMetrics;
   /** Spans around sends and topic deletions, if traced. */
   tracing?: Tracing;
+  /**
+   * One of several nodes: sessions can end on another node, which tells
+   * this one through {@linkcode Hub.sessionEnded} — best effort, so the
+   * clock also re-checks this node's sockets' sessions.
+   */
+  cluster?: boolean;
 }
 
 /** Where the hub keeps everything that outlives a socket. */
@@ -43,8 +48,6 @@ export interface HubStore {
   readonly mailbox: Mailbox;
   /** Who is online; this node's sockets alone when absent. */
   readonly presence?: Presence;
-  /** Events for the other nodes of a cluster; absent on a single node. */
-  readonly bus?: Bus;
 }
 
 /** An accepted send: the 200 body of `POST /api/messages`. */
@@ -100,7 +103,6 @@ export class Hub {
   readonly #directory: Directory;
   readonly #mailbox: Mailbox;
   readonly #presence: Presence;
-  readonly #bus: Bus | undefined;
   readonly #log: Logger;
   readonly #connections = new Map<string, Connection>();
   // Sessions a newer login replaced, so a late socket of theirs gets 4001, not 4000.
@@ -121,7 +123,6 @@ export class Hub {
     this.#directory = store.directory;
     this.#mailbox = store.mailbox;
     this.#presence = store.presence ?? new LocalPresence();
-    this.#bus = store.bus;
     this.#log = log;
   }
 
@@ -162,13 +163,7 @@ export class Hub {
     }
     if (result.replaced) {
       this.#replaced.add(result.replaced);
-      this.#sessionEnded(result.replaced.sid, username, "replaced");
-      this.#bus?.publish({
-        kind: "session_ended",
-        sid: result.replaced.sid,
-        user: username,
-        reason: "replaced",
-      });
+      this.sessionEnded(result.replaced.sid, username, "replaced");
     }
     this.#log("login", { user: username, replaced: result.replaced !== undefined });
     return result.session;
@@ -177,22 +172,15 @@ export class Hub {
   /** Ends `session`; its socket closes with 4000. */
   async logout(session: Session): Promise<void> {
     await this.#directory.closeSession(session);
-    this.#sessionEnded(session.sid, session.username, "logged_out");
-    this.#bus?.publish({
-      kind: "session_ended",
-      sid: session.sid,
-      user: session.username,
-      reason: "logged_out",
-    });
+    this.sessionEnded(session.sid, session.username, "logged_out");
     this.#log("logout", { user: session.username });
   }
 
-  /** An event from the cluster's bus (another node's, or this one's own echo). */
-  onBusEvent(event: BusEvent): void {
-    this.#sessionEnded(event.sid, event.user, event.reason);
-  }
-
-  #sessionEnded(sid: string, user: string, reason: "replaced" | "logged_out"): void {
+  /**
+   * The session `sid` of `user` ended (here or on another node): its socket
+   * here, if any, closes with 4001 (replaced) or 4000.
+   */
+  sessionEnded(sid: string, user: string, reason: "replaced" | "logged_out"): void {
     const connection = this.#connections.get(user);
     if (connection?.session.sid !== sid) return;
     connection.close(reason === "replaced" ? Close.sessionReplaced : Close.loggedOut);
@@ -258,6 +246,20 @@ export class Hub {
       this.#onReadError(connection, error);
       connection.close(Close.internalError);
     }
+  }
+
+  /**
+   * Wake-ups from other nodes may have been missed: every socket here reads
+   * its mailbox again from its cursor. When the store lost its data
+   * (`lost`), seqs start again, so the sockets are closed and clients
+   * resume (they are told `recovered: false`).
+   */
+  resync(lost: boolean): void {
+    for (const connection of [...this.#connections.values()]) {
+      if (lost) connection.close(Close.storeReset);
+      else connection.resync();
+    }
+    this.#log("resync", { sockets: this.#connections.size, lost }, lost ? "warn" : "info");
   }
 
   /** Offers a committed entry to its user's socket, if they have one here. */
@@ -411,7 +413,7 @@ export class Hub {
         (message.kind === "direct"
           ? this.#options.metrics?.acceptedDirect
           : this.#options.metrics?.acceptedTopic)?.inc();
-        return { id: message.id, sentAt: message.sentAt };
+        return { id: message.id, sentAt: result.sentAt ?? message.sentAt };
       case "replayed":
         return { id: result.id, sentAt: result.sentAt };
       case "key_conflict":
@@ -489,7 +491,7 @@ export class Hub {
     if (now - this.#refreshedAt >= Math.max(1000, this.#options.clientTimeoutMs / 3)) {
       this.#refreshedAt = now;
       this.#presence.refresh([...this.#connections.keys()]);
-      if (this.#bus) this.#checkSessions();
+      if (this.#options.cluster) this.#checkSessions();
     }
     if (this.#sweeping) return;
     this.#sweeping = true;
@@ -498,13 +500,13 @@ export class Hub {
       .finally(() => this.#sweeping = false);
   }
 
-  // The bus is best effort: a socket whose session ended on another node
+  // Word of a session ended on another node may be lost: a socket whose session ended
   // while this node missed the event is closed here, a little later.
   async #checkSessions(): Promise<void> {
     for (const connection of [...this.#connections.values()]) {
       try {
         const live = await this.#directory.session(connection.session.sid);
-        if (!live) this.#sessionEnded(connection.session.sid, connection.username, "logged_out");
+        if (!live) this.sessionEnded(connection.session.sid, connection.username, "logged_out");
       } catch {
         return; // the store is away: try again on a later tick
       }

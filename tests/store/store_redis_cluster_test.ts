@@ -53,6 +53,7 @@ async function node(
       },
     },
     directory: { ...DIRECTORY, ...directory },
+    presenceTtlMs: 60_000,
   });
   return {
     ...store,
