@@ -68,6 +68,7 @@ export async function serve(config: Config, options: ServeOptions): Promise<Runn
   const store = late.store = await openStore(config, {
     onAppended: (user, entry) => late.hub?.offer(user, entry),
     onResync: (lost) => late.hub?.resync(lost),
+    onRelay: (user, frame) => late.hub?.notifyLocal(user, frame),
     onSessionEnded: (session, reason) =>
       late.hub?.sessionEnded(session.sid, session.username, reason),
     redisObserver: metrics && {

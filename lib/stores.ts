@@ -28,6 +28,8 @@ export interface StoreHooks {
   redisObserver?: RedisObserver;
   /** Something went wrong that nobody waits for (a presence update). */
   onBackgroundError(error: unknown): void;
+  /** Cluster: a frame another node relayed for a user whose socket may be here. */
+  onRelay(user: string, frame: string): void;
 }
 
 /** An open store. */
@@ -53,6 +55,7 @@ export interface Store {
  * import { openStore } from "./stores.ts";
  * const store = await openStore(parseConfig({}, ["--store", "memory"]), {
  *   onAppended: () => {}, onResync: () => {}, onSessionEnded: () => {}, onBackgroundError: () => {},
+ *   onRelay: () => {},
  * });
  * assert.equal(store.cluster, false);
  * assert.equal((await store.directory.openSession("Harry")).kind, "opened");
@@ -85,11 +88,14 @@ export async function openStore(config: Config, hooks: StoreHooks): Promise<Stor
       mailbox: { ...limits, onResync: hooks.onResync },
       directory: {
         ...directoryLimits,
+        // HTTP requests on any node are signs of life for the socket's node.
+        persistEveryMs: Math.min(config.clientTimeoutMs / 4, 60_000),
         onSessionEnded: (session, reason) =>
           hooks.onSessionEnded(session, reason === "replaced" ? "replaced" : "logged_out"),
       },
       presenceTtlMs: config.clientTimeoutMs,
       onPresenceError: hooks.onBackgroundError,
+      onRelay: hooks.onRelay,
     });
     return { ...store, cluster: true, nodeId };
   }

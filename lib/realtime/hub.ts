@@ -107,6 +107,7 @@ export class Hub {
   readonly #connections = new Map<string, Connection>();
   // Sessions a newer login replaced, so a late socket of theirs gets 4001, not 4000.
   readonly #replaced = new WeakSet<Session>();
+  readonly #rechecking = new Set<Connection>();
   #clock: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
   #sweeping = false;
@@ -262,6 +263,18 @@ export class Hub {
     this.#log("resync", { sockets: this.#connections.size, lost }, lost ? "warn" : "info");
   }
 
+  /** Hands a transient frame to `user`'s socket if it is here (relayed from another node). */
+  notifyLocal(user: string, frame: string): void {
+    this.#connections.get(user)?.notify(frame);
+  }
+
+  // A frame for `user`'s socket, wherever it is.
+  #notify(user: string, frame: string): void {
+    const connection = this.#connections.get(user);
+    if (connection) connection.notify(frame);
+    else if (this.#options.cluster) this.#presence.relay(user, frame);
+  }
+
   /** Offers a committed entry to its user's socket, if they have one here. */
   offer(user: string, entry: Entry): void {
     this.#connections.get(user)?.offer(entry);
@@ -390,7 +403,7 @@ export class Hub {
       // refused send changes no membership either.
       const members = await this.#directory.members(topic);
       if (!members) {
-        this.#connections.get(from)?.notify(systemNotice("__topic_not_found__", topic));
+        this.#notify(from, systemNotice("__topic_not_found__", topic));
         throw topicNotFound(topic);
       }
       message = {
@@ -485,7 +498,9 @@ export class Hub {
       }
       const verdict = connection.heartbeat.check(now, connection.session.lastSeen);
       if (verdict.action === "probe") connection.probe(verdict.id);
-      else if (verdict.action === "close") connection.close(Close.heartbeatTimeout);
+      else if (verdict.action === "close" && verdict.why === "silent" && this.#options.cluster) {
+        this.#closeIfSilent(connection);
+      } else if (verdict.action === "close") connection.close(Close.heartbeatTimeout);
     }
     // Presence entries live for the client timeout: refresh them well within it.
     if (now - this.#refreshedAt >= Math.max(1000, this.#options.clientTimeoutMs / 3)) {
@@ -498,6 +513,26 @@ export class Hub {
     Promise.all([this.#mailbox.sweep(), this.#directory.sweep()])
       .catch((error) => this.#log("error", { during: "sweep", error: String(error) }, "error"))
       .finally(() => this.#sweeping = false);
+  }
+
+  // In a cluster the user's HTTP requests may go to other nodes: the session
+  // in the store knows their last sign of life.
+  async #closeIfSilent(connection: Connection): Promise<void> {
+    if (this.#rechecking.has(connection)) return;
+    this.#rechecking.add(connection);
+    try {
+      const stored = await this.#directory.session(connection.session.sid);
+      const lastSeen = Math.max(connection.session.lastSeen, stored?.lastSeen ?? 0);
+      connection.session.lastSeen = lastSeen;
+      if (Date.now() - lastSeen > this.#options.clientTimeoutMs) {
+        connection.close(Close.heartbeatTimeout);
+      }
+    } catch {
+      // The store is away: judge by what this node saw.
+      connection.close(Close.heartbeatTimeout);
+    } finally {
+      this.#rechecking.delete(connection);
+    }
   }
 
   // Word of a session ended on another node may be lost: a socket whose session ended

@@ -74,6 +74,13 @@ export interface RedisDirectoryOptions extends DirectoryOptions {
    * the session gone anyway.
    */
   readonly onSessionEnded?: (session: Session, why: SessionEnd) => void;
+  /**
+   * How far a session's `lastSeen` may run ahead of Redis before `touch`
+   * writes it (default: a sixteenth of the session TTL, at most a minute).
+   * A node that holds a socket reads it before declaring its user silent,
+   * so keep it well under the heartbeat's client timeout.
+   */
+  readonly persistEveryMs?: number;
 }
 
 // Bounded work per script call.
@@ -124,7 +131,7 @@ export class RedisDirectory implements Directory {
     this.#prefix = options.prefix ?? DEFAULT_PREFIX;
     this.#nodeId = options.nodeId ?? crypto.randomUUID();
     this.#channel = `${this.#prefix}d:ended`;
-    this.#persistEveryMs = Math.min(options.sessionTtlMs / 16, 60_000);
+    this.#persistEveryMs = options.persistEveryMs ?? Math.min(options.sessionTtlMs / 16, 60_000);
     this.#gcMs = Math.max(1, Math.ceil(options.sessionTtlMs * 2));
   }
 

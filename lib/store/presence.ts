@@ -22,6 +22,12 @@ export interface Presence {
   refresh(users: readonly string[]): void;
   /** Online users, by name. */
   list(query: PageQuery): Promise<NamePage>;
+  /**
+   * Hands a frame meant for one socket (a notice) to the node that holds
+   * `user`'s socket, if another node does (best effort). A one-node engine
+   * has nowhere else to send it.
+   */
+  relay(user: string, frame: string): void;
   /** Releases the engine's resources (a cluster engine removes this node's entries). */
   close(): Promise<void>;
 }

@@ -36,6 +36,8 @@ export class LocalPresence implements Presence {
 
   refresh(): void {}
 
+  relay(): void {}
+
   list({ after, limit = Infinity }: PageQuery): Promise<NamePage> {
     return Promise.resolve({ names: this.#online.page(after, limit), total: this.#online.size });
   }

@@ -19,6 +19,7 @@
  */
 
 import type { RedisCommander } from "../redis/script.ts";
+import type { RedisSubscriber } from "../redis/subscriber.ts";
 import { RedisScript } from "../redis/script.ts";
 import type { NamePage, PageQuery } from "./directory.ts";
 import type { Presence } from "./presence.ts";
@@ -35,6 +36,10 @@ export interface RedisPresenceOptions {
   readonly prefix?: string;
   /** Told when a presence update could not be made. */
   readonly onError?: (error: unknown) => void;
+  /** Where relayed frames arrive (`<prefix>p:relay`); without it frames are not relayed. */
+  readonly subscriber?: RedisSubscriber;
+  /** A frame another node relayed for `user`, whose socket may be here. */
+  readonly onRelay?: (user: string, frame: string) => void;
 }
 
 const NOW = `local t = redis.call('TIME'); local now = t[1] * 1000 + math.floor(t[2] / 1000)`;
@@ -111,6 +116,16 @@ export class RedisPresence implements Presence {
     this.#prefix = options.prefix ?? "im:";
   }
 
+  /** Subscribes to relayed frames; resolves once Redis confirmed it. */
+  async listen(): Promise<void> {
+    const { subscriber, onRelay } = this.#options;
+    if (!subscriber || !onRelay) return;
+    await subscriber.subscribe(`${this.#prefix}p:relay`, (payload) => {
+      const newline = payload.indexOf("\n");
+      if (newline > 0) onRelay(payload.slice(0, newline), payload.slice(newline + 1));
+    });
+  }
+
   online(user: string): void {
     this.#held.add(user);
     this.#run(ONLINE, [this.#options.nodeId, this.#options.ttlMs, user]);
@@ -124,6 +139,11 @@ export class RedisPresence implements Presence {
   refresh(users: readonly string[]): void {
     if (users.length === 0) return;
     this.#run(REFRESH, [this.#options.nodeId, this.#options.ttlMs, ...users]);
+  }
+
+  relay(user: string, frame: string): void {
+    this.#options.redis.command(["PUBLISH", `${this.#prefix}p:relay`, `${user}\n${frame}`])
+      .catch((error) => this.#options.onError?.(error));
   }
 
   async list({ after, limit }: PageQuery): Promise<NamePage> {

@@ -29,6 +29,8 @@ export interface RedisStoreOptions extends RedisLinkOptions {
   readonly presenceTtlMs: number;
   /** Told when a presence update could not be made. */
   readonly onPresenceError?: (error: unknown) => void;
+  /** A frame another node relayed for a user whose socket may be here. */
+  readonly onRelay?: (user: string, frame: string) => void;
 }
 
 /** A store open on Redis. */
@@ -79,7 +81,10 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
       ttlMs: options.presenceTtlMs,
       prefix: prefix ?? DEFAULT_PREFIX,
       onError: options.onPresenceError,
+      subscriber: link.subscriber,
+      onRelay: options.onRelay,
     });
+    await presence.listen();
     return {
       mailbox,
       directory,
