@@ -1,0 +1,74 @@
+/**
+ * A second process for the SQLite tests: the lock and `kill -9` need a real
+ * one. `deno run -A sqlite_child.ts <mode> <dir> [sync]`, where mode is
+ *
+ * - `open`: opens the directory and prints one JSON line,
+ *   `{"opened": true}` or `{"error": name, "message": ...}`, then exits;
+ * - `hold`: opens it, writes a row, prints `ready`, and waits to be killed.
+ *
+ * @module
+ */
+
+import { SqliteDatabase, type SyncMode } from "../../lib/store/sqlite_database.ts";
+
+/** A running child and its output, line by line. */
+export interface Child {
+  readonly process: Deno.ChildProcess;
+  /** The next line it printed (`undefined` once its output ended). */
+  next(): Promise<string | undefined>;
+}
+
+/**
+ * Starts this script as a child process.
+ *
+ * @param permissions Deno's permission flags for it (all, unless given).
+ */
+export function startChild(args: string[], permissions = ["-A"]): Child {
+  const process = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...permissions, new URL(import.meta.url).pathname, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = process.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  return {
+    process,
+    async next() {
+      while (!buffer.includes("\n")) {
+        const { value, done } = await reader.read();
+        if (done) {
+          const rest = buffer;
+          buffer = "";
+          return rest === "" ? undefined : rest;
+        }
+        buffer += value;
+      }
+      const end = buffer.indexOf("\n");
+      const line = buffer.slice(0, end);
+      buffer = buffer.slice(end + 1);
+      return line;
+    },
+  };
+}
+
+if (import.meta.main) {
+  const [mode, dir, sync = "normal"] = Deno.args;
+  const encoder = new TextEncoder();
+  const say = (line: string) => Deno.stdout.writeSync(encoder.encode(`${line}\n`));
+  if (mode === "open") {
+    try {
+      (await SqliteDatabase.open(dir)).close();
+      say(JSON.stringify({ opened: true }));
+    } catch (error) {
+      say(JSON.stringify({ error: (error as Error).name, message: (error as Error).message }));
+    }
+  } else if (mode === "hold") {
+    const database = await SqliteDatabase.open(dir, { sync: sync as SyncMode });
+    database.migrate("child", 1, "CREATE TABLE held (at INTEGER NOT NULL)");
+    const insert = database.prepare("INSERT INTO held (at) VALUES (?)");
+    await database.write(() => insert.run(Date.now()));
+    say("ready");
+    setInterval(() => {}, 1 << 30); // held until killed
+  }
+}
