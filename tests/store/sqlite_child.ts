@@ -4,12 +4,25 @@
  *
  * - `open`: opens the directory and prints one JSON line,
  *   `{"opened": true}` or `{"error": name, "message": ...}`, then exits;
- * - `hold`: opens it, writes a row, prints `ready`, and waits to be killed.
+ * - `hold`: opens it, writes a row, prints `ready`, and waits to be killed;
+ * - `append`: appends 1:1 messages, several per event-loop turn, and prints
+ *   `seq <n>` for each one only after its promise resolved (committed),
+ *   until it is killed.
  *
  * @module
  */
 
+import { SqliteMailbox } from "../../lib/store/mailbox_sqlite.ts";
 import { SqliteDatabase, type SyncMode } from "../../lib/store/sqlite_database.ts";
+
+/** The mailbox options the `append` child uses, for reopening what it wrote. */
+export const CHILD_MAILBOX = {
+  offlineTtlMs: 3_600_000,
+  historyTtlMs: 3_600_000,
+  mailboxMax: 1_000_000,
+  maxBytes: 1 << 30,
+  maxMailboxes: 1000,
+};
 
 /** A running child and its output, line by line. */
 export interface Child {
@@ -70,5 +83,26 @@ if (import.meta.main) {
     await database.write(() => insert.run(Date.now()));
     say("ready");
     setInterval(() => {}, 1 << 30); // held until killed
+  } else if (mode === "append") {
+    const mailbox = new SqliteMailbox(
+      await SqliteDatabase.open(dir, { sync: sync as SyncMode }),
+      CHILD_MAILBOX,
+    );
+    for (let n = 0;; n += 10) {
+      // Ten sends in one turn share a commit; each is announced once it resolved.
+      await Promise.all(Array.from({ length: 10 }, async (_, i) => {
+        const message = {
+          id: `m${n + i}`,
+          sentAt: Date.now(),
+          kind: "direct" as const,
+          from: "Harry",
+          to: ["Ron_W"],
+          topic: "",
+          content: `message ${n + i}`,
+        };
+        const result = await mailbox.append({ message, recipients: ["Ron_W"], ownCopy: false });
+        if (result.kind === "appended") say(`seq ${result.seqs[0]}`);
+      }));
+    }
   }
 }
