@@ -5,6 +5,8 @@
  * - `open`: opens the directory and prints one JSON line,
  *   `{"opened": true}` or `{"error": name, "message": ...}`, then exits;
  * - `hold`: opens it, writes a row, prints `ready`, and waits to be killed;
+ * - `login`: logs Harry in, prints `sid <sid>` once that committed, and
+ *   waits to be killed;
  * - `append`: appends 1:1 messages, several per event-loop turn, and prints
  *   `seq <n>` for each one only after its promise resolved (committed),
  *   until it is killed.
@@ -12,6 +14,7 @@
  * @module
  */
 
+import { SqliteDirectory } from "../../lib/store/directory_sqlite.ts";
 import { SqliteMailbox } from "../../lib/store/mailbox_sqlite.ts";
 import { SqliteDatabase, type SyncMode } from "../../lib/store/sqlite_database.ts";
 
@@ -22,6 +25,14 @@ export const CHILD_MAILBOX = {
   mailboxMax: 1_000_000,
   maxBytes: 1 << 30,
   maxMailboxes: 1000,
+};
+
+/** The directory options the `login` child uses. */
+export const CHILD_DIRECTORY = {
+  sessionTtlMs: 3_600_000,
+  maxUsers: 1000,
+  maxTopics: 1000,
+  maxSessions: 1000,
 };
 
 /** A running child and its output, line by line. */
@@ -82,6 +93,14 @@ if (import.meta.main) {
     const insert = database.prepare("INSERT INTO held (at) VALUES (?)");
     await database.write(() => insert.run(Date.now()));
     say("ready");
+    setInterval(() => {}, 1 << 30); // held until killed
+  } else if (mode === "login") {
+    const directory = new SqliteDirectory(
+      await SqliteDatabase.open(dir, { sync: sync as SyncMode }),
+      CHILD_DIRECTORY,
+    );
+    const opened = await directory.openSession("Harry");
+    if (opened.kind === "opened") say(`sid ${opened.session.sid}`);
     setInterval(() => {}, 1 << 30); // held until killed
   } else if (mode === "append") {
     const mailbox = new SqliteMailbox(
