@@ -289,7 +289,6 @@ export class SqliteMailbox implements Mailbox {
       const entry: Entry = { seq: ++head.last, message, own };
       insert.run(head.id, entry.seq, row.lastInsertRowid, own ? 1 : 0);
       if (!own) this.#heads.unread(head, now).add(message.sentAt);
-      this.#heads.changed(head);
       holders.push({ user, entry });
       seqs.push(entry.seq);
     };

@@ -18,6 +18,11 @@ export const MAILBOX_CACHE_SIZE = 65_536;
 export interface Head {
   readonly id: number;
   readonly user: string;
+  /**
+   * The newest seq. Appends do not write it to the row: the row's
+   * `last_seq` and its newest entry's seq, whichever is larger, tell it
+   * (whatever removes entries raises `last_seq` first).
+   */
   last: number;
   cursor: number;
   /** The highest seq removed by expiry or trimming: a loss for a resume below it. */
@@ -29,14 +34,15 @@ export interface Head {
 interface HeadRow {
   id: number;
   last_seq: number;
+  newest: number | null;
   cursor: number;
   lost_through: number;
 }
 
 /**
- * A bounded cache of mailbox heads with the rows they lag: a head changed
- * in memory is "changed" until the commit that writes it, and is never
- * dropped before.
+ * A bounded cache of mailbox heads with the rows they lag: a head whose
+ * cursor or loss mark moved is "changed" until the commit that writes it,
+ * and is never dropped before.
  *
  * @example Usage
  * ```ts
@@ -86,13 +92,14 @@ export class MailboxHeads {
       return head;
     }
     const row = this.#db.prepare(
-      "SELECT id, last_seq, cursor, lost_through FROM boxes WHERE user = ?",
+      "SELECT id, last_seq, cursor, lost_through, " +
+        "(SELECT max(seq) FROM entries WHERE box = boxes.id) AS newest FROM boxes WHERE user = ?",
     ).get(user) as unknown as HeadRow | undefined;
     if (!row) return undefined;
     head = {
       id: row.id,
       user,
-      last: row.last_seq,
+      last: Math.max(row.last_seq, row.newest ?? 0),
       cursor: row.cursor,
       lostThrough: row.lost_through,
     };

@@ -103,7 +103,7 @@ export class MailboxSweeper {
           if (h.own === 0 && (h.seq as number) > cursor) return false;
         }
       }
-      this.#lose(this.#deleteEntries(oldest.id, -1));
+      this.#removedFrom(this.#deleteEntries(oldest.id, -1), true);
       this.#deleteMessage(oldest);
     }
     return true;
@@ -126,7 +126,7 @@ export class MailboxSweeper {
       const oldest = this.#oldest();
       if (!oldest || oldest.sent_at > retainedFrom) return;
       const removed = this.#deleteEntries(oldest.id, budget);
-      this.#lose(removed);
+      this.#removedFrom(removed, true);
       // A message leaves with its last entry, maybe in a later call.
       if (removed.length === budget) return;
       budget -= removed.length + 1;
@@ -152,6 +152,7 @@ export class MailboxSweeper {
         const head = this.#host.heads.cached(box);
         if (head && own === 0 && seq > head.cursor) head.unread?.remove(message.sent_at);
       }
+      this.#removedFrom(removed, false);
       if (removed.length === budget) return true;
       budget -= removed.length + 1;
       this.#deleteMessage(message);
@@ -188,21 +189,27 @@ export class MailboxSweeper {
     this.#host.countsChanged();
   }
 
-  // Raises the loss mark of every mailbox that lost one of `removed`: in
-  // memory for a cached head, in its row (once per mailbox) otherwise.
-  #lose(removed: readonly Removed[]): void {
+  // Keeps what the rows of the mailboxes that lost `removed` must tell
+  // once those entries are gone: their last seq (a row's last_seq may lag,
+  // since appends leave it to the entries) and, for expiry and trimming,
+  // their loss mark. In memory for a cached head, written with this commit;
+  // in the row, once per mailbox, otherwise.
+  #removedFrom(removed: readonly Removed[], lost: boolean): void {
     const rows = new Map<number, number>();
     for (const { box, seq } of removed) {
       const head = this.#host.heads.cached(box);
       if (!head) rows.set(box, Math.max(seq, rows.get(box) ?? 0));
-      else if (seq > head.lostThrough) {
-        head.lostThrough = seq;
+      else {
+        if (lost) head.lostThrough = Math.max(head.lostThrough, seq);
         this.#host.heads.changed(head);
       }
     }
-    const raise = this.#db.prepare(
-      "UPDATE boxes SET lost_through = max(lost_through, ?) WHERE id = ?",
+    const update = this.#db.prepare(
+      lost
+        ? "UPDATE boxes SET last_seq = max(last_seq, ?1), lost_through = max(lost_through, ?1) " +
+          "WHERE id = ?2"
+        : "UPDATE boxes SET last_seq = max(last_seq, ?1) WHERE id = ?2",
     );
-    for (const [box, seq] of rows) raise.run(seq, box);
+    for (const [box, seq] of rows) update.run(seq, box);
   }
 }
