@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  CACHE_KIB,
   CommitError,
   DATABASE_FILE,
   DataDirError,
@@ -8,6 +9,7 @@ import {
   type Participant,
   SqliteDatabase,
   type SqliteDatabaseOptions,
+  WAL_CHECKPOINT_PAGES,
 } from "../../lib/store/sqlite_database.ts";
 import { startChild } from "./sqlite_child.ts";
 
@@ -57,6 +59,11 @@ Deno.test("database: open creates the directory, uses WAL, and sync picks how du
       assert.equal(database.prepare("PRAGMA journal_mode").get()?.journal_mode, "wal");
       assert.equal(database.prepare("PRAGMA synchronous").get()?.synchronous, level);
       assert.equal(database.prepare("PRAGMA locking_mode").get()?.locking_mode, "exclusive");
+      assert.equal(database.prepare("PRAGMA cache_size").get()?.cache_size, -CACHE_KIB);
+      assert.equal(
+        database.prepare("PRAGMA wal_autocheckpoint").get()?.wal_autocheckpoint,
+        WAL_CHECKPOINT_PAGES,
+      );
     } finally {
       database.close();
     }
