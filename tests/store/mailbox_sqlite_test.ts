@@ -334,3 +334,38 @@ Deno.test("mailbox (sqlite): counts survive reopening and match the rows", async
     await again.mailbox.close();
   }
 });
+
+Deno.test("mailbox (sqlite): no seq is reused when the newest entries go while the head is out of memory", async () => {
+  const { mailbox, time, dir } = await setup({ cachedHeads: 1 });
+  await mailbox.append({
+    message: topicMessage("Harry", "stone", time.now),
+    recipients: ["Ron_W", "Neville"],
+    ownCopy: false,
+  });
+  time.now += 2 * HOUR + 1; // the first one will be swept
+  await mailbox.append({
+    message: topicMessage("Harry", "stone", time.now),
+    recipients: ["Ron_W", "Neville"],
+    ownCopy: false,
+  });
+  await send(mailbox, "Hermione", "Luna", time.now); // pushes the other heads out
+  await mailbox.sweep();
+  await mailbox.purgeTopic("stone");
+  assert.deepEqual(await mailbox.read("Ron_W", 0, 10), []);
+  await mailbox.close();
+  const again = await setup({ cachedHeads: 1 }, dir);
+  try {
+    again.time.now = time.now;
+    assert.deepEqual(await send(again.mailbox, "Luna", "Ron_W", time.now), {
+      kind: "appended",
+      seqs: [3, 2],
+    });
+    assert.deepEqual(await again.mailbox.resume("Neville", 0), {
+      first: 3,
+      last: 2,
+      recovered: false,
+    });
+  } finally {
+    await again.mailbox.close();
+  }
+});
