@@ -155,6 +155,7 @@ export class SqliteMailbox implements Mailbox {
   }
 
   consumed(user: string, entry: Entry): void {
+    if (this.#db.closed) return;
     const head = this.#heads.find(user);
     if (!head || entry.seq <= head.cursor) return;
     head.cursor = entry.seq;

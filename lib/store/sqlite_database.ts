@@ -398,17 +398,15 @@ export class SqliteDatabase {
     } catch (error) {
       // SQLite rolls some failures back by itself; the rest we do.
       if (this.#sql.isTransaction) this.#sql.exec("ROLLBACK");
-      for (const participant of this.#participants) participant.afterRollback();
-      const failure = new CommitError(
-        `commit to ${this.path} failed: ${(error as Error).message}`,
-        {
-          cause: error,
-        },
-      );
+      const reason = (error as Error).message;
+      const failure = new CommitError(`commit to ${this.path} failed: ${reason}`, { cause: error });
+      // Rejections are seen only after this turn, once memory is reloaded.
       for (const write of batch) write.reject(failure);
+      for (const participant of this.#participants) participant.afterRollback();
       return;
     }
-    this.#onCommit?.((performance.now() - started) / 1000, this.#totalChanges() - changesBefore);
+    const seconds = (performance.now() - started) / 1000;
+    const rows = this.#totalChanges() - changesBefore;
     for (const participant of this.#participants) participant.afterCommit();
     for (let i = 0; i < batch.length; i++) {
       try {
@@ -418,6 +416,8 @@ export class SqliteDatabase {
         batch[i].reject(error);
       }
     }
+    // Last, so a failing observer cannot keep a committed write from settling.
+    this.#onCommit?.(seconds, rows);
   }
 
   #totalChanges(): number {

@@ -369,3 +369,14 @@ Deno.test("mailbox (sqlite): no seq is reused when the newest entries go while t
     await again.mailbox.close();
   }
 });
+
+Deno.test("mailbox (sqlite): after close, sends and reads reject and consumed does nothing", async () => {
+  const { mailbox, time } = await setup();
+  await send(mailbox, "Harry", "Ron_W", time.now);
+  const [entry] = await mailbox.read("Ron_W", 0, 1);
+  await mailbox.close();
+  await assert.rejects(() => send(mailbox, "Harry", "Ron_W", time.now), CommitError);
+  await assert.rejects(() => mailbox.read("Ron_W", 0, 1));
+  mailbox.consumed("Ron_W", entry);
+  await mailbox.close();
+});
