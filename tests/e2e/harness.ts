@@ -33,20 +33,24 @@ export class TestServer {
   readonly urls: readonly string[];
   readonly #children: Deno.ChildProcess[];
   readonly #stderr: string[];
-  readonly #stopRedis: (() => Promise<void>) | undefined;
+  readonly #cleanUp: () => Promise<void>;
+  /** The data directory the (first) server was given, created for it unless the test named one. */
+  readonly dataDir: string;
 
   private constructor(
     children: Deno.ChildProcess[],
     urls: string[],
     stderr: string[],
-    stopRedis?: () => Promise<void>,
+    dataDir: string,
+    cleanUp: () => Promise<void>,
   ) {
     this.#children = children;
     this.urls = urls;
     this.url = urls[0];
     this.wsUrl = this.url.replace(/^http/, "ws");
     this.#stderr = stderr;
-    this.#stopRedis = stopRedis;
+    this.dataDir = dataDir;
+    this.#cleanUp = cleanUp;
   }
 
   /**
@@ -60,8 +64,16 @@ export class TestServer {
   ): Promise<TestServer> {
     const stderr: string[] = [];
     if (CLUSTER_NODES < 2 || "redis-url" in flags) {
-      const { child, url } = await spawn(flags, env, process, stderr);
-      return new TestServer([child], [url], stderr);
+      // A data directory of its own, so tests never share a SQLite store.
+      const given = flags["data-dir"];
+      const dataDir = given === undefined
+        ? await Deno.makeTempDir({ prefix: "huayi-test-" })
+        : String(given);
+      const { child, url } = await spawn({ ...flags, "data-dir": dataDir }, env, process, stderr);
+      const cleanUp = given === undefined
+        ? () => Deno.remove(dataDir, { recursive: true }).catch(() => {})
+        : () => Promise.resolve();
+      return new TestServer([child], [url], stderr, dataDir, cleanUp);
     }
     // Imported here so single-node runs never load the Redis helpers.
     const { RedisServer } = await import("../redis/redis_server.ts");
@@ -77,6 +89,7 @@ export class TestServer {
       nodes.map((node) => node.child),
       nodes.map((node) => node.url),
       stderr,
+      "",
       () => redis.kill9(),
     );
   }
@@ -107,7 +120,7 @@ export class TestServer {
       }
     }
     const statuses = await Promise.all(this.#children.map((child) => child.status));
-    await this.#stopRedis?.();
+    await this.#cleanUp();
     return statuses[0];
   }
 
@@ -132,6 +145,7 @@ async function spawn(
     "--allow-net",
     "--allow-env",
     "--allow-read",
+    "--allow-write",
     MAIN,
     "--host",
     "127.0.0.1",
