@@ -24,6 +24,9 @@ export interface ProcessOptions {
  */
 const CLUSTER_NODES = Number(Deno.env.get("HUAYI_TEST_CLUSTER") ?? "0");
 
+/** With `HUAYI_TEST_STORE=memory`, servers use that store unless a test names one. */
+const STORE = Deno.env.get("HUAYI_TEST_STORE");
+
 /** A server child process (or, in cluster mode, the nodes of a cluster). */
 export class TestServer {
   /** The first node's address. */
@@ -69,7 +72,13 @@ export class TestServer {
       const dataDir = given === undefined
         ? await Deno.makeTempDir({ prefix: "huayi-test-" })
         : String(given);
-      const { child, url } = await spawn({ ...flags, "data-dir": dataDir }, env, process, stderr);
+      const store: ServerFlags = STORE === undefined ? {} : { store: STORE };
+      const { child, url } = await spawn(
+        { ...store, ...flags, "data-dir": dataDir },
+        env,
+        process,
+        stderr,
+      );
       const cleanUp = given === undefined
         ? () => Deno.remove(dataDir, { recursive: true }).catch(() => {})
         : () => Promise.resolve();
@@ -185,10 +194,18 @@ async function spawn(
 
 /**
  * Runs `main.ts` to completion with the given arguments (for start-up errors).
+ * It may write files only when asked (`write`), so a stray default data
+ * directory cannot appear in the working tree.
  */
-export async function runMain(args: string[], env: Record<string, string> = {}) {
+export async function runMain(
+  args: string[],
+  env: Record<string, string> = {},
+  options: { write?: boolean } = {},
+) {
+  const permissions = ["--allow-net", "--allow-env", "--allow-read"];
+  if (options.write) permissions.push("--allow-write");
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", "--allow-read", MAIN, ...args],
+    args: ["run", ...permissions, MAIN, ...args],
     env,
     stdin: "null",
   }).output();
