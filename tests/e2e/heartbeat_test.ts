@@ -25,7 +25,7 @@ Deno.test("heartbeat: the server probes with fresh ids; three unanswered probes 
     const closed = await socket.closed;
     const elapsed = Date.now() - started;
     assert.deepEqual([closed.code, closed.reason], [4008, "heartbeat timeout"]);
-    assert.ok(elapsed >= 300 && elapsed < 2000, `closed after ${elapsed} ms`);
+    assert.ok(elapsed >= 300 && elapsed < 5000, `closed after ${elapsed} ms`);
   } finally {
     clearInterval(pinger);
   }
