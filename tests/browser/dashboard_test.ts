@@ -268,7 +268,7 @@ Deno.test({
           `${did.limited} rate-limited (429)`,
           `${did.unavailable} socket refused at the cap (503)`,
           `a resume, a close without status (1005) and a session replaced (4001)`,
-          `single node, memory store, no Redis`,
+          `single node, SQLite store, no Redis`,
         ],
       });
 
@@ -412,7 +412,7 @@ Deno.test({
       );
 
       // "No data" only where nothing was observed: histograms without
-      // observations in the run (the memory store commits nothing; no Redis).
+      // observations in the run (no Redis on a single node).
       const empty = (r: PanelResult) => r.series.every((series) => series.last === null);
       for (const computed of results.filter(empty)) {
         const family = Object.values(computed.queries).join(" ").match(/(im_\w+)_bucket/)?.[1];
