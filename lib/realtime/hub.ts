@@ -26,6 +26,9 @@ import type { Logger } from "../telemetry/log.ts";
 import type { HubMetrics } from "../telemetry/server_metrics.ts";
 import type { Tracing } from "../telemetry/tracing.ts";
 import { Connection, type ConnectionOptions } from "./connection.ts";
+import { type Accepted, compose, outcome } from "./sends.ts";
+
+export type { Accepted };
 
 /** What the hub needs from the configuration. */
 export interface HubOptions extends ConnectionOptions {
@@ -48,12 +51,6 @@ export interface HubStore {
   readonly mailbox: Mailbox;
   /** Who is online; this node's sockets alone when absent. */
   readonly presence?: Presence;
-}
-
-/** An accepted send: the 200 body of `POST /api/messages`. */
-export interface Accepted {
-  readonly id: string;
-  readonly sentAt: number;
 }
 
 /** Counters of everything the hub holds, for leak checks and monitoring. */
@@ -382,73 +379,26 @@ export class Hub {
     request: SendRequest,
     idempotency?: { key: string; bodyHash: string },
   ): Promise<Accepted> {
-    const { from, content } = request;
-    let message: Message;
-    let recipients: readonly string[];
-    if (request.kind === "direct") {
-      const to = [...new Set(request.to)];
-      message = {
-        id: newMessageId(),
-        sentAt: this.#now(),
-        kind: "direct",
-        from,
-        to,
-        topic: "",
-        content,
-      };
-      recipients = to;
-    } else {
-      const { topic, mentions } = request;
+    let members: readonly string[] | undefined;
+    if (request.kind === "topic") {
       // Members and mentions get it; they join only once it is accepted, so a
       // refused send changes no membership either.
-      const members = await this.#directory.members(topic);
+      members = await this.#directory.members(request.topic);
       if (!members) {
-        this.#notify(from, systemNotice("__topic_not_found__", topic));
-        throw topicNotFound(topic);
+        this.#notify(request.from, systemNotice("__topic_not_found__", request.topic));
+        throw topicNotFound(request.topic);
       }
-      message = {
-        id: newMessageId(),
-        sentAt: this.#now(),
-        kind: "topic",
-        from,
-        to: mentions,
-        topic,
-        content,
-      };
-      recipients = [...new Set([...members, ...mentions])].filter((member) => member !== from);
     }
+    const { message, recipients } = compose(request, this.#now(), members);
     const result = await this.#mailbox.append({ message, recipients, ownCopy: true, idempotency });
-    if (message.kind === "topic" && result.kind === "appended") {
-      await this.#directory.join(message.topic, [from, ...message.to]);
+    if (result.kind === "appended") {
+      if (message.kind === "topic") {
+        await this.#directory.join(message.topic, [message.from, ...message.to]);
+      }
+      const metrics = this.#options.metrics;
+      (message.kind === "direct" ? metrics?.acceptedDirect : metrics?.acceptedTopic)?.inc();
     }
-    switch (result.kind) {
-      case "appended":
-        (message.kind === "direct"
-          ? this.#options.metrics?.acceptedDirect
-          : this.#options.metrics?.acceptedTopic)?.inc();
-        return { id: message.id, sentAt: result.sentAt ?? message.sentAt };
-      case "replayed":
-        return { id: result.id, sentAt: result.sentAt };
-      case "key_conflict":
-        throw new Failure(
-          "unprocessable",
-          "this Idempotency-Key was used for another body; use a new key for a new message",
-        );
-      case "mailbox_full":
-        throw new Failure(
-          "too_many_requests",
-          `the mailbox of ${result.user} is full: too many undelivered messages`,
-          { reason: "mailbox_full" },
-        );
-      case "mailboxes_full":
-        throw new Failure("too_many_requests", "the server has as many mailboxes as it takes", {
-          reason: "mailboxes_full",
-        });
-      case "store_full":
-        throw new Failure("too_many_requests", "the message store is full", {
-          reason: "store_full",
-        });
-    }
+    return outcome(result, message);
   }
 
   /** A page of `user`'s own mailbox. */
