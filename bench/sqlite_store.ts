@@ -12,6 +12,7 @@
  * @module
  */
 
+import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
 import type { Message } from "../lib/protocol/messages.ts";
 import type { MailboxOptions } from "../lib/store/mailbox.ts";
@@ -54,6 +55,12 @@ function direct(from: string, to: string, sentAt = Date.now()): Message {
 }
 const user = (i: number) => `user_${i % USERS}`;
 
+/** This process's CPU time in ms (user + system): steadier than wall time on a busy machine. */
+function cpuMs(): number {
+  const { user, system } = cpuUsage();
+  return (user + system) / 1000;
+}
+
 /** Every commit's duration, to report the longest and the median. */
 class Commits {
   seconds: number[] = [];
@@ -92,6 +99,7 @@ async function appendRate(sync: SyncMode, perTurn: number, total: number) {
   });
   const mailbox = new SqliteMailbox(database, MAILBOX);
   const started = performance.now();
+  const cpuStarted = cpuMs();
   for (let sent = 0; sent < total; sent += perTurn) {
     appended(
       await Promise.all(
@@ -108,11 +116,13 @@ async function appendRate(sync: SyncMode, perTurn: number, total: number) {
     );
   }
   const seconds = (performance.now() - started) / 1000;
+  const cpuPerAppend = (cpuMs() - cpuStarted) * 1000 / total;
   await mailbox.close();
   return {
     test: `1:1 appends, ${perTurn}/turn, WAL+${sync.toUpperCase()}`,
     result: `${Math.round(total / seconds).toLocaleString("en")} appends/s`,
-    detail: `${commits.seconds.length} commits, median ${commits.median.toFixed(2)} ms, ` +
+    detail: `CPU ${cpuPerAppend.toFixed(1)} µs/append, ` +
+      `${commits.seconds.length} commits, median ${commits.median.toFixed(2)} ms, ` +
       `max ${commits.max.toFixed(1)} ms`,
   };
 }
@@ -135,6 +145,7 @@ async function topicSend(
   const sendSome = async (count: number) => {
     commits.seconds = [];
     const started = performance.now();
+    const cpuStarted = cpuMs();
     for (let i = 0; i < count; i++) {
       const message: Message = {
         id: `t${++ids}`,
@@ -148,11 +159,14 @@ async function topicSend(
       appended([await mailbox.append({ message, recipients, ownCopy: true })]);
     }
     const ms = (performance.now() - started) / count;
+    const cpu = (cpuMs() - cpuStarted) / count;
     return {
       result: `${ms.toFixed(2)} ms/send (${
         Math.round(members / ms * 1000).toLocaleString("en")
       } entries/s)`,
-      detail: `commit median ${commits.median.toFixed(2)} ms, max ${commits.max.toFixed(1)} ms`,
+      detail: `CPU ${cpu.toFixed(2)} ms/send, commit median ${commits.median.toFixed(2)} ms, max ${
+        commits.max.toFixed(1)
+      } ms`,
     };
   };
   const first = await sendSome(empty);
