@@ -20,7 +20,7 @@ export const page = /** @type {import("./dom.d.ts").DomDocument} */ (
  * @property {string} name
  * @property {number} unread
  * @property {boolean} current The conversation is open.
- * @property {boolean} [online] Users only.
+ * @property {boolean} [online] Users only; undefined when this client does not know.
  * @property {boolean} [exists] Topics only: the server still lists it.
  * @property {boolean} [joined] Topics only.
  */
@@ -49,7 +49,7 @@ export function el(tag, attributes = {}, ...children) {
  */
 export function renderUsers(list, items, open) {
   list.replaceChildren(...items.map((item) => {
-    const status = item.online ? "online" : "offline";
+    const status = item.online === undefined ? "" : item.online ? ", online" : ", offline";
     const button = el(
       "button",
       {
@@ -57,9 +57,9 @@ export function renderUsers(list, items, open) {
         "data-testid": "user-item",
         "data-username": item.name,
         "aria-current": String(item.current),
-        "aria-label": `${item.name}, ${status}${unreadLabel(item.unread)}`,
+        "aria-label": `${item.name}${status}${unreadLabel(item.unread)}`,
       },
-      el("span", { class: "dot", "data-online": String(Boolean(item.online)) }),
+      el("span", { class: "dot", "data-online": String(item.online ?? "unknown") }),
       el("span", { class: "name" }, item.name),
       ...badge(item.unread),
     );
@@ -99,13 +99,22 @@ export function renderTopics(list, items, open) {
   }));
 }
 
-/** @type {WeakMap<DomElement, {key: string, first: Entry | undefined, count: number}>} */
+/**
+ * What each message list shows: the conversation, its entries in order and
+ * their elements (an entry keeps its element while it stays on screen).
+ *
+ * @type {WeakMap<DomElement, {key: string, order: Entry[], elements: Map<Entry, DomElement>}>}
+ */
 const shown = new WeakMap();
 
 /**
- * Renders a conversation's entries. When the same conversation only grew,
- * just the new entries are appended, so a burst of messages stays cheap and
- * a screen reader announces only what is new.
+ * Renders a conversation's entries. Within one conversation only what
+ * changed touches the DOM: new entries are inserted in their places (at the
+ * end for new messages, at the top for older ones from history), so a burst
+ * stays cheap and a screen reader announces only what is new. The view
+ * follows new messages when the reader is at the bottom (or wrote the new
+ * one), and otherwise keeps what they are reading in place, also when older
+ * messages are put above it.
  *
  * @param {DomElement} list
  * @param {string} key Which conversation the entries belong to.
@@ -114,19 +123,41 @@ const shown = new WeakMap();
  */
 export function renderEntries(list, key, entries, me) {
   const before = shown.get(list);
-  const grew = before?.key === key && before.first === entries[0] && entries.length >= before.count;
-  if (grew && before.count === entries.length) return;
-  const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
-  if (grew) {
-    list.append(...entries.slice(before.count).map((entry) => renderEntry(entry, me)));
-  } else {
-    list.replaceChildren(...entries.map((entry) => renderEntry(entry, me)));
+  const same = before?.key === key;
+  if (
+    same && before.order.length === entries.length && before.order.every((e, i) => e === entries[i])
+  ) {
+    return;
   }
-  shown.set(list, { key, first: entries[0], count: entries.length });
+  const oldElements = same ? before.elements : new Map();
+  const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  const kept = new Set(entries);
+  // The first entry on screen that stays: where the reader's place is measured from.
+  const anchor = same ? oldElements.get(before.order.find((e) => kept.has(e))) : undefined;
+  const anchorTop = anchor?.getBoundingClientRect().top ?? 0;
+
+  if (!same) list.replaceChildren();
+  /** @type {Map<Entry, DomElement>} */
+  const elements = new Map();
+  for (const entry of entries) {
+    elements.set(entry, oldElements.get(entry) ?? renderEntry(entry, me));
+  }
+  for (const [entry, element] of oldElements) if (!elements.has(entry)) element.remove();
+  let next = list.firstElementChild;
+  for (const entry of entries) {
+    const element = /** @type {DomElement} */ (elements.get(entry));
+    if (next === element) next = next.nextElementSibling;
+    else list.insertBefore(element, next);
+  }
+  shown.set(list, { key, order: [...entries], elements });
+
   const newest = entries[entries.length - 1];
-  // Keep the reader's place when they scrolled up, unless they wrote the new entry.
-  if (!grew || nearBottom || (newest?.kind === "message" && newest.from === me)) {
+  const newAtEnd = same && newest !== undefined && newest !== before.order[before.order.length - 1];
+  const mine = newest?.kind === "message" && newest.from === me;
+  if (!same || (newAtEnd && (nearBottom || mine))) {
     list.scrollTop = list.scrollHeight;
+  } else if (anchor) {
+    list.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
   }
 }
 
