@@ -48,24 +48,23 @@ export function el(tag, attributes = {}, ...children) {
  * @param {(name: string) => void} open
  */
 export function renderUsers(list, items, open) {
-  list.replaceChildren(...items.map((item) => {
+  renderItems(list, items, open, (item) => {
     const status = item.online === undefined ? "" : item.online ? ", online" : ", offline";
-    const button = el(
-      "button",
-      {
+    return {
+      attributes: {
         type: "button",
         "data-testid": "user-item",
         "data-username": item.name,
         "aria-current": String(item.current),
         "aria-label": `${item.name}${status}${unreadLabel(item.unread)}`,
       },
-      el("span", { class: "dot", "data-online": String(item.online ?? "unknown") }),
-      el("span", { class: "name" }, item.name),
-      ...badge(item.unread),
-    );
-    button.addEventListener("click", () => open(item.name));
-    return el("li", {}, button);
-  }));
+      children: [
+        el("span", { class: "dot", "data-online": String(item.online ?? "unknown") }),
+        el("span", { class: "name" }, item.name),
+        ...badge(item.unread),
+      ],
+    };
+  });
 }
 
 /**
@@ -76,11 +75,10 @@ export function renderUsers(list, items, open) {
  * @param {(name: string) => void} open
  */
 export function renderTopics(list, items, open) {
-  list.replaceChildren(...items.map((item) => {
+  renderItems(list, items, open, (item) => {
     const state = item.exists ? (item.joined ? "joined" : "not joined") : "gone";
-    const button = el(
-      "button",
-      {
+    return {
+      attributes: {
         type: "button",
         class: item.exists ? "" : "gone",
         "data-testid": "topic-item",
@@ -89,14 +87,68 @@ export function renderTopics(list, items, open) {
         "aria-current": String(item.current),
         "aria-label": `topic ${item.name}, ${state}${unreadLabel(item.unread)}`,
       },
-      el("span", { class: "hash", "aria-hidden": "true" }, "#"),
-      el("span", { class: "name" }, item.name),
-      ...(item.exists && item.joined ? [el("span", { class: "tag" }, "joined")] : []),
-      ...badge(item.unread),
-    );
-    button.addEventListener("click", () => open(item.name));
-    return el("li", {}, button);
-  }));
+      children: [
+        el("span", { class: "hash", "aria-hidden": "true" }, "#"),
+        el("span", { class: "name" }, item.name),
+        ...(item.exists && item.joined ? [el("span", { class: "tag" }, "joined")] : []),
+        ...badge(item.unread),
+      ],
+    };
+  });
+}
+
+/**
+ * @typedef {object} Row One list item on screen: its `<li>`, its button, and what it shows.
+ * @property {DomElement} li
+ * @property {DomElement} button
+ * @property {string} drawn The item it was last drawn from, as JSON.
+ * @property {ListItem} item
+ * @property {(name: string) => void} open
+ */
+/** @type {WeakMap<DomElement, Map<string, Row>>} */
+const rows = new WeakMap();
+
+/**
+ * Renders a list of buttons keyed by name. A name keeps its button while it
+ * stays listed (redrawn in place only when what it shows changed), so the
+ * polls and arriving messages that redraw the lists never swap a button out
+ * from under a click, nor move the keyboard focus.
+ *
+ * @param {DomElement} list
+ * @param {ListItem[]} items
+ * @param {(name: string) => void} open
+ * @param {(item: ListItem) => {attributes: Record<string, string>, children: DomElement[]}} draw
+ */
+function renderItems(list, items, open, draw) {
+  const before = rows.get(list) ?? new Map();
+  /** @type {Map<string, Row>} */
+  const after = new Map();
+  for (const item of items) {
+    let row = before.get(item.name);
+    const drawn = JSON.stringify(item);
+    if (!row) {
+      const button = el("button");
+      const created = { li: el("li", {}, button), button, drawn: "", item, open };
+      button.addEventListener("click", () => created.open(created.item.name));
+      row = created;
+    }
+    row.item = item;
+    row.open = open;
+    if (row.drawn !== drawn) {
+      const { attributes, children } = draw(item);
+      for (const [name, value] of Object.entries(attributes)) row.button.setAttribute(name, value);
+      row.button.replaceChildren(...children);
+      row.drawn = drawn;
+    }
+    after.set(item.name, row);
+  }
+  for (const [name, row] of before) if (!after.has(name)) row.li.remove();
+  let next = list.firstElementChild;
+  for (const row of after.values()) {
+    if (next === row.li) next = next.nextElementSibling;
+    else list.insertBefore(row.li, next);
+  }
+  rows.set(list, after);
 }
 
 /**
