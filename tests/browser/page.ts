@@ -158,8 +158,11 @@ export class Page {
     return result.value as T;
   }
 
-  /** Polls `expression` until it is truthy and returns its value; fails after `timeoutMs`. */
-  async waitFor<T = unknown>(expression: string, timeoutMs = 5_000): Promise<T> {
+  /**
+   * Polls `expression` until it is truthy and returns its value; fails after
+   * `timeoutMs` (generous: the whole suite shares two cores with Chromium).
+   */
+  async waitFor<T = unknown>(expression: string, timeoutMs = 10_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     let last: unknown;
     while (true) {
@@ -173,7 +176,7 @@ export class Page {
   }
 
   /** Waits until an element matching `selector` is visible. */
-  async waitForVisible(selector: string, timeoutMs = 5_000) {
+  async waitForVisible(selector: string, timeoutMs = 10_000) {
     await this.waitFor(
       `(() => {
       const element = document.querySelector(${JSON.stringify(selector)});

@@ -10,7 +10,8 @@
 
 import assert from "node:assert/strict";
 import { Browser, findChromium } from "./chromium.ts";
-import { type Page, tid } from "./page.ts";
+import { tid } from "./page.ts";
+import { loginAs, send, STATE, topicItem, unread, userItem, waitForMessages } from "./helpers.ts";
 import { TestServer } from "../e2e/harness.ts";
 
 const chromium = findChromium();
@@ -20,53 +21,6 @@ if (ignore) {
 }
 const DOCS = new URL("../../docs/", import.meta.url);
 const screenshots = Boolean(Deno.env.get("IM_SCREENSHOT"));
-
-const STATE = `document.querySelector('[data-testid="connection-state"]').dataset.state`;
-
-async function loginAs(page: Page, base: string, username: string) {
-  await page.goto(`${base}/`);
-  await page.fill(tid("login-username"), username);
-  await page.click(tid("login-submit"));
-  await page.waitFor(`${STATE} === "open"`);
-}
-
-async function send(page: Page, text: string) {
-  await page.type(tid("compose"), text);
-  await page.pressEnter();
-}
-
-interface Shown {
-  from: string;
-  topic: string;
-  text: string;
-}
-
-function shownMessages(page: Page): Promise<Shown[]> {
-  return page.evaluate(`[...document.querySelectorAll('[data-testid="message"]')].map((m) => ({
-    from: m.dataset.from, topic: m.dataset.topic, text: m.querySelector(".text").textContent,
-  }))`);
-}
-
-/** Waits until the open conversation shows exactly `count` messages and returns them. */
-async function waitForMessages(page: Page, count: number, timeoutMs = 5_000): Promise<Shown[]> {
-  await page.waitFor(
-    `document.querySelectorAll('[data-testid="message"]').length === ${count}`,
-    timeoutMs,
-  );
-  return shownMessages(page);
-}
-
-function unread(page: Page, item: string): Promise<string | null> {
-  return page.text(`${item} ${tid("unread")}`);
-}
-
-function userItem(username: string) {
-  return tid("user-item", `[data-username="${username}"]`);
-}
-
-function topicItem(topic: string) {
-  return tid("topic-item", `[data-topic="${topic}"]`);
-}
 
 Deno.test({
   name: "web client: chat, topics, offline delivery, safety, reload and sign-in elsewhere",
