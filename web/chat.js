@@ -169,6 +169,10 @@ function resumed(content) {
   current.renumbered = false;
   if (since > last) current.history.forgetSeqs();
   current.resume = { since: renumbered ? 0 : since, first };
+  // Entries below `first` are no longer replayed, only read from history
+  // (here, or when a conversation is opened): the next resume starts after
+  // them, so it reports only what goes missing from now on.
+  if (first - 1 > current.history.cursor) current.history.cursor = first - 1;
   if (renumbered) {
     showResumeNotice("The server restarted. Some older messages may be missing.");
   } else if (since > 0 && content.recovered === false) {

@@ -60,6 +60,7 @@ Deno.test({
 
       // Nothing cached, nothing left to replay: what the page shows is the server's history.
       await b.captureWebSocketFrames();
+      await b.trackWebSockets();
       await b.evaluate(`localStorage.clear()`);
       await b.reload();
       await b.waitFor(`${STATE} === "open"`);
@@ -135,6 +136,29 @@ Deno.test({
         assert.equal(r.url.searchParams.get("with"), "Luna_L");
         assert.equal(r.url.searchParams.get("limit"), "50");
       }
+
+      // Away for longer than the server replays: the resume says recovered: false, the
+      // page says so, and reads what it missed from history (as unread news).
+      await b.setOffline(true);
+      await b.dropSocket();
+      await b.waitFor(`${STATE} !== "open"`);
+      await send(a, "while you were away");
+      await send(a, "still there?");
+      await waitForMessages(a, 4);
+      await sleep(1_600);
+      await b.setOffline(false);
+      await b.waitFor(`${STATE} === "open"`, 20_000);
+      await b.waitFor(NOTICE_SHOWN);
+      assert.match(await b.text(tid("resume-notice")) ?? "", /^Reconnected\. Some older messages/);
+      await b.waitFor(`document.querySelector('${userItem("Harry")} [data-testid="unread"]')
+        ?.textContent === "2"`);
+      await b.click(userItem("Harry"));
+      assert.deepEqual(texts(await waitForMessages(b, 4)), [
+        "hi Harry",
+        "hi Ron",
+        "while you were away",
+        "still there?",
+      ]);
       for (const page of [a, b]) assert.deepEqual(page.problems, []);
     } finally {
       await browser.close();
