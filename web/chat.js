@@ -492,7 +492,7 @@ export function renderAll() {
     })),
     (name) => openConversation("user", name),
   );
-  $.usersCount.textContent = people.loaded ? `(${people.total})` : "";
+  $.usersCount.textContent = countLabel(people);
   $.usersMore.hidden = !people.canShowMore;
 
   const topicQuery = topics.query;
@@ -515,7 +515,7 @@ export function renderAll() {
     })),
     (name) => openConversation("topic", name),
   );
-  $.topicsCount.textContent = topics.loaded ? `(${topics.total})` : "";
+  $.topicsCount.textContent = countLabel(topics);
   $.topicsMore.hidden = !topics.canShowMore;
 
   renderOlderButton();
@@ -535,6 +535,17 @@ export function renderAll() {
   }
   const id = conversationId(current.type, current.name);
   renderEntries($.messages, id, history.get(id)?.entries ?? [], me);
+}
+
+/**
+ * "(50 of 301)" while a list shows only part of the server's names (without a
+ * search, where the server's total counts the same names); else nothing.
+ *
+ * @param {Directory} directory
+ */
+function countLabel(directory) {
+  if (!directory.more || directory.query !== "") return "";
+  return `(${directory.names.length} of ${directory.total})`;
 }
 
 /**
