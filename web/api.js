@@ -1,7 +1,7 @@
 // @ts-check
 /**
- * The HTTP half of the public contract: login, logout, users, topics and
- * sending. Nothing here uses a route other clients lack.
+ * The HTTP half of the contract: login, logout, pages of users and topics,
+ * history, and sending. Nothing here uses a route other clients lack.
  *
  * @module
  */
@@ -18,6 +18,31 @@ export class ApiError extends Error {
     this.status = status;
   }
 }
+
+/**
+ * A mailbox entry's frame as the server sends it (over the socket or in a
+ * history page). Only the fields the client reads are named.
+ *
+ * @typedef {Record<string, any>} Frame
+ */
+
+/**
+ * @typedef {object} NamePage One page of a name-sorted list.
+ * @property {string[]} names
+ * @property {number} total How many match in all, this page or not.
+ */
+
+/**
+ * @typedef {object} HistoryQuery
+ * @property {number} [before] Newest first, seq < before.
+ * @property {number} [after] Oldest first, seq > after.
+ * @property {number} [limit] 1 to 200 (the server's default is 50).
+ * @property {string} [with] Only the one-to-one entries with this user.
+ * @property {string} [topic] Only this topic's entries.
+ */
+
+/** Tries a send this many times when the server cannot be reached, with the same key. */
+const SEND_ATTEMPTS = 3;
 
 /**
  * Logs in by name; the contract has no password.
@@ -43,17 +68,48 @@ export class Api {
   }
 
   /**
-   * @param {boolean} onlineOnly
-   * @returns {Promise<string[]>}
+   * One page of users, by name: at most `limit` names after `after`.
+   *
+   * @param {{after?: string, limit: number, online?: boolean}} page
+   * @returns {Promise<NamePage>}
    */
-  async users(onlineOnly) {
-    const body = await call("GET", `/api/users${onlineOnly ? "?online=true" : ""}`, this.sid);
-    return names(body.list, "username");
+  async users({ after, limit, online = false }) {
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (after !== undefined) query.set("after", after);
+    if (online) query.set("online", "true");
+    const body = await call("GET", `/api/users?${query}`, this.sid);
+    return { names: names(body.list, "username"), total: Number(body.total) || 0 };
   }
 
-  /** @returns {Promise<string[]>} */
-  async topics() {
-    return names((await call("GET", "/api/topics", this.sid)).list, "topic");
+  /**
+   * One page of topics, by name.
+   *
+   * @param {{after?: string, limit: number}} page
+   * @returns {Promise<NamePage>}
+   */
+  async topics({ after, limit }) {
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (after !== undefined) query.set("after", after);
+    const body = await call("GET", `/api/topics?${query}`, this.sid);
+    return { names: names(body.list, "topic"), total: Number(body.total) || 0 };
+  }
+
+  /**
+   * A page of the user's own mailbox (`GET /api/messages`).
+   *
+   * @param {HistoryQuery} query
+   * @returns {Promise<{list: Frame[], hasMore: boolean}>}
+   */
+  async history(query) {
+    const params = new URLSearchParams();
+    for (const [name, value] of Object.entries(query)) {
+      if (value !== undefined) params.set(name, String(value));
+    }
+    const body = await call("GET", `/api/messages?${params}`, this.sid);
+    const list = Array.isArray(body.list)
+      ? body.list.filter((/** @type {unknown} */ f) => typeof f === "object" && f !== null)
+      : [];
+    return { list, hasMore: body["has-more"] === true };
   }
 
   /** @param {string} topic */
@@ -77,19 +133,46 @@ export class Api {
   }
 
   /**
-   * Sends a one-to-one message (topic "") or a topic message whose `to` holds the mentions.
+   * Sends a one-to-one message (topic "") or a topic message whose `to` holds
+   * the mentions. When the server cannot be reached it tries again with the
+   * same `Idempotency-Key` and body, so a send whose answer was lost is not
+   * sent twice.
    *
    * @param {string} from
    * @param {string[]} to
    * @param {string} topic
    * @param {string} content
+   * @returns {Promise<{id: string, sentAt: number}>} The server's id and time for the message.
    */
   async send(from, to, topic, content) {
     /** @type {Record<string, unknown>} */
     const message = { "message-type": "message", from, to, "content-type": "text/plain", content };
     if (topic) message.topic = topic;
-    await call("POST", "/api/messages", this.sid, message);
+    const key = randomKey();
+    for (let attempt = 1;; attempt++) {
+      try {
+        const body = await call("POST", "/api/messages", this.sid, message, {
+          "idempotency-key": key,
+        });
+        const sentAt = Number(body["sent-at"]);
+        return { id: String(body.id ?? ""), sentAt: Number.isFinite(sentAt) ? sentAt : Date.now() };
+      } catch (error) {
+        const retry = error instanceof ApiError && (error.status === 0 || error.status === 503);
+        if (!retry || attempt >= SEND_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 400 * attempt));
+      }
+    }
   }
+}
+
+/**
+ * 128 random bits as hex: `crypto.randomUUID` needs a secure context, this does not.
+ *
+ * @returns {string}
+ */
+function randomKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 /**
@@ -107,11 +190,12 @@ function names(list, field) {
  * @param {string} path
  * @param {string} [sid]
  * @param {unknown} [body]
+ * @param {Record<string, string>} [extraHeaders]
  * @returns {Promise<Record<string, any>>}
  */
-async function call(method, path, sid, body) {
+async function call(method, path, sid, body, extraHeaders = {}) {
   /** @type {Record<string, string>} */
-  const headers = {};
+  const headers = { ...extraHeaders };
   if (sid) headers.authorization = `Bearer ${sid}`;
   if (body !== undefined) headers["content-type"] = "application/json";
   let response;

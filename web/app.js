@@ -1,9 +1,9 @@
 // @ts-check
 /**
  * The Huayi IM web client's entry point: the login screen, the session's life
- * (log in, reload, log out, ended elsewhere, lost in a server restart) and
- * the connection state. It speaks only the public contract, like any other
- * client.
+ * (log in, reload, log out, ended elsewhere, lost in a server restart), which
+ * person this tab is, and the connection state. It speaks only the public
+ * contract, like any other client.
  *
  * @module
  */
@@ -11,9 +11,14 @@
 import { Api, ApiError, login } from "./api.js";
 import {
   activeChat,
+  checkNumbering,
+  directories,
+  hideResumeNotice,
+  loadOlder,
   NAME,
   onCreateTopic,
   onDeleteClick,
+  onMessagesScroll,
   onSend,
   OPEN_KEY,
   openConversation,
@@ -22,7 +27,9 @@ import {
   receive,
   refresh,
   renderAll,
+  search,
   setActiveChat,
+  showMore,
   topicAction,
 } from "./chat.js";
 import { Connection } from "./connection.js";
@@ -32,8 +39,10 @@ import { page, renderEntries } from "./view.js";
 
 const SESSION_KEY = "huayi-im:session";
 const LAST_NAME_KEY = "huayi-im:last-username";
-// Presence and topics have no push in the contract, so the lists are polled.
+// Presence and topics have no push in the contract, so the visible pages of them are polled.
 const REFRESH_MS = 5000;
+// Typing in a search box asks the server once the typing pauses this long.
+const SEARCH_DELAY_MS = 250;
 
 const ENDED = {
   4000: "You were logged out.",
@@ -41,12 +50,20 @@ const ENDED = {
 };
 
 function boot() {
-  const saved = loadSession();
-  if (saved) enterChat(saved);
-  else showLogin("");
   $.loginForm.addEventListener("submit", onLogin);
   $.logout.addEventListener("click", onLogout);
   $.topicForm.addEventListener("submit", onCreateTopic);
+  $.topicName.addEventListener(
+    "input",
+    debounce(() => search("topics", $.topicName.value.trim())),
+  );
+  $.userSearch.addEventListener(
+    "input",
+    debounce(() => search("people", $.userSearch.value.trim())),
+  );
+  $.userSearchForm.addEventListener("submit", onUserSearchSubmit);
+  $.usersMore.addEventListener("click", () => showMore("people"));
+  $.topicsMore.addEventListener("click", () => showMore("topics"));
   $.composeForm.addEventListener("submit", (event) => {
     event.preventDefault();
     onSend();
@@ -67,29 +84,111 @@ function boot() {
   $.join.addEventListener("click", () => topicAction("join"));
   $.quit.addEventListener("click", () => topicAction("quit"));
   $.remove.addEventListener("click", onDeleteClick);
+  $.messages.addEventListener("scroll", onMessagesScroll);
+  $.loadOlder.addEventListener("click", () => loadOlder());
+  $.resumeDismiss.addEventListener("click", hideResumeNotice);
   addEventListener("online", () => activeChat()?.connection.retryNow());
   addEventListener("pagehide", () => activeChat()?.history.flush());
+  pickSession().then(({ session, message, name }) => {
+    if (session) enterChat(session);
+    else showLogin(message, name);
+  });
 }
 
-// The session is kept in localStorage, so a reload, a new tab or a restarted
-// browser finds it. This tab's own copy in sessionStorage is read first, so
-// two tabs of one browser logged in as two people each keep their own
-// person across a reload.
-/** @returns {{sid: string, username: string} | null} */
-function loadSession() {
-  for (const storage of [sessionStorage, localStorage]) {
-    const saved = readJson(storage, SESSION_KEY);
-    if (saved && typeof saved.sid === "string" && typeof saved.username === "string") {
-      return { sid: saved.sid, username: saved.username };
-    }
+// Which person this tab is. Each tab keeps its own session in sessionStorage,
+// so a reload keeps it and two tabs can be two people. A brand-new tab
+// starts as the person last logged in (kept in localStorage), unless another
+// tab of this browser has that person open: one user has one session at a
+// time, so taking it would sign the other tab out. Tabs tell through a Web
+// Lock per person, held while the tab is chatting as them. Where Web Locks
+// are missing (a page not served from localhost or https) a new tab cannot
+// tell, so it offers the name on the login screen instead.
+/**
+ * @returns {Promise<{session: {sid: string, username: string} | null, message: string, name?: string}>}
+ */
+async function pickSession() {
+  const own = readSession(sessionStorage);
+  const candidate = own ?? readSession(localStorage);
+  if (!candidate) return { session: null, message: "" };
+  const held = await heldElsewhere(candidate.username);
+  if (held === true) {
+    // A duplicated tab copies sessionStorage: the person stays in the first tab.
+    if (own) sessionStorage.removeItem(SESSION_KEY);
+    return {
+      session: null,
+      message: `${candidate.username} is signed in in another tab of this browser. ` +
+        "Log in here as someone else (or as them, to move them to this tab).",
+      name: "",
+    };
+  }
+  if (held === undefined && !own) {
+    return { session: null, message: "", name: candidate.username };
+  }
+  return { session: candidate, message: "" };
+}
+
+/**
+ * @param {Storage} storage
+ * @returns {{sid: string, username: string} | null}
+ */
+function readSession(storage) {
+  const saved = readJson(storage, SESSION_KEY);
+  if (saved && typeof saved.sid === "string" && typeof saved.username === "string") {
+    return { sid: saved.sid, username: saved.username };
   }
   return null;
+}
+
+/** @returns {any} The Web Locks API, or undefined (outside a secure context). */
+function locks() {
+  return /** @type {any} */ (navigator).locks;
+}
+
+/** @param {string} username */
+function lockName(username) {
+  return `huayi-im:person:${username}`;
+}
+
+/**
+ * Whether another tab of this browser has the person open; undefined when
+ * this browser cannot tell.
+ *
+ * @param {string} username
+ * @returns {Promise<boolean | undefined>}
+ */
+async function heldElsewhere(username) {
+  if (typeof locks()?.query !== "function") return undefined;
+  try {
+    const { held = [] } = await locks().query();
+    return held.some((/** @type {{name: string}} */ lock) => lock.name === lockName(username));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Claims the person for this tab until the returned function is called. A
+ * tab that logs in as a person another tab holds takes the claim over (the
+ * server signs the other tab out anyway).
+ *
+ * @param {string} username
+ * @returns {() => void}
+ */
+function holdPerson(username) {
+  if (typeof locks()?.request !== "function") return () => {};
+  /** @type {() => void} */
+  let release = () => {};
+  const held = new Promise((resolve) => release = () => resolve(undefined));
+  // Taken over by another tab: the lock is gone, nothing else to do here.
+  locks().request(lockName(username), { steal: true }, () => held).catch(() => {});
+  return release;
 }
 
 /** @param {{sid: string, username: string}} session */
 function saveSession(session) {
   const text = JSON.stringify(session);
   sessionStorage.setItem(SESSION_KEY, text);
+  // The default for a brand-new tab.
   localStorage.setItem(SESSION_KEY, text);
 }
 
@@ -100,13 +199,16 @@ function forgetSession(sid) {
   if (readJson(localStorage, SESSION_KEY)?.sid === sid) localStorage.removeItem(SESSION_KEY);
 }
 
-/** @param {string} message */
-function showLogin(message) {
+/**
+ * @param {string} message
+ * @param {string} [name] The name to offer in the form.
+ */
+function showLogin(message, name = localStorage.getItem(LAST_NAME_KEY) ?? "") {
   $.chatScreen.hidden = true;
   $.loginScreen.hidden = false;
   page.body.dataset.screen = "login";
   $.loginMessage.textContent = message;
-  $.loginName.value = localStorage.getItem(LAST_NAME_KEY) ?? "";
+  $.loginName.value = name;
   $.loginName.focus();
 }
 
@@ -138,15 +240,15 @@ function enterChat(session) {
   // Callbacks of a connection that is no longer the current one do nothing.
   /** @returns {boolean} */
   const mine = () => activeChat()?.connection === connection;
-  /** @type {Connection} */
-  const connection = new Connection(session.sid, {
+  const connection = new Connection({
     username: session.username,
     onFrame: (frame) => mine() && receive(frame),
     onState: (state, retryInMs) => mine() && showState(state, retryInMs),
     onEnded: (code, why) => mine() && endSession(ENDED[/** @type {4000 | 4001} */ (code)] ?? why),
-    renewSid: () => mine() ? renewSid() : Promise.resolve(null),
+    prepare: () => mine() ? prepare() : Promise.resolve(null),
   });
-  setActiveChat({
+  /** @type {import("./chat.js").Chat} */
+  const chat = {
     session,
     api: new Api(session.sid),
     history: new History(session.username),
@@ -154,17 +256,22 @@ function enterChat(session) {
     wasConnected: false,
     refresher: setInterval(refresh, REFRESH_MS),
     current: null,
-    users: [],
-    online: new Set(),
-    serverTopics: new Set(),
+    ...directories(() => chat.api),
+    gone: new Set(),
     sending: Promise.resolve(),
-  });
+    resume: null,
+    renumbered: false,
+    synced: new Set(),
+    loading: new Set(),
+    release: holdPerson(session.username),
+  };
+  setActiveChat(chat);
   $.loginScreen.hidden = true;
   $.chatScreen.hidden = false;
   page.body.dataset.screen = "chat";
   $.me.textContent = session.username;
   const open = readJson(sessionStorage, OPEN_KEY);
-  if (open && (open.type === "user" || open.type === "topic") && typeof open.name === "string") {
+  if (open && (open.type === "user" || open.type === "topic") && NAME.test(open.name)) {
     openConversation(open.type, open.name);
   } else {
     page.body.dataset.view = "list";
@@ -181,6 +288,7 @@ function endSession(message) {
   chat.connection.stop();
   clearInterval(chat.refresher);
   chat.history.flush();
+  chat.release();
   setActiveChat(null);
   forgetSession(chat.session.sid);
   sessionStorage.removeItem(OPEN_KEY);
@@ -188,6 +296,9 @@ function endSession(message) {
   renderEntries($.messages, "", [], "");
   $.users.replaceChildren();
   $.topics.replaceChildren();
+  $.userSearch.value = "";
+  $.topicName.value = "";
+  hideResumeNotice();
   showLogin(message);
 }
 
@@ -204,28 +315,64 @@ async function onLogout() {
   }
 }
 
-// Before each reconnect: keep a live session, end a dead one, and log in
-// again when the server lost it while this page was connected (a restart:
-// the server keeps sessions in memory only).
-async function renewSid() {
+/**
+ * Before each socket: keep a live session, end a dead one, and log in again
+ * when the server lost it while this page was connected (a restart: the
+ * memory store keeps sessions in memory only). Then resume after the
+ * cursor, once the server is known to number the mailbox as the cache does.
+ *
+ * @returns {Promise<import("./connection.js").Attempt | null>}
+ */
+async function prepare() {
   const current = activeChat();
   if (!current) return null;
   try {
-    await current.api.users(false);
-    return current.session.sid;
+    await checkNumbering(current);
   } catch (error) {
     if (!(error instanceof ApiError) || error.status !== 401) throw error;
+    if (!current.wasConnected) {
+      endSession("Your session has ended. Please log in again.");
+      return null;
+    }
+    const session = await login(current.session.username);
+    if (activeChat() !== current) return null;
+    current.session = session;
+    current.api = new Api(session.sid);
+    saveSession(session);
+    await checkNumbering(current);
   }
-  if (!current.wasConnected) {
-    endSession("Your session has ended. Please log in again.");
-    return null;
-  }
-  const session = await login(current.session.username);
   if (activeChat() !== current) return null;
-  current.session = session;
-  current.api = new Api(session.sid);
-  saveSession(session);
-  return session.sid;
+  return { sid: current.session.sid, since: current.history.cursor };
+}
+
+/**
+ * Enter in the people search opens a conversation with the name typed (the
+ * contract lets anyone be written to, even before their first login), or
+ * with the first person listed.
+ *
+ * @param {Event} event
+ */
+function onUserSearchSubmit(event) {
+  event.preventDefault();
+  const chat = activeChat();
+  if (!chat) return;
+  const name = $.userSearch.value.trim();
+  const first = chat.people.names.find((n) => n !== chat.session.username);
+  if (NAME.test(name)) openConversation("user", name);
+  else if (first) openConversation("user", first);
+}
+
+/**
+ * @param {() => void} action
+ * @returns {() => void} Calls `action` once calls to it pause for SEARCH_DELAY_MS.
+ */
+function debounce(action) {
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
+  return () => {
+    clearTimeout(timer);
+    timer = setTimeout(action, SEARCH_DELAY_MS);
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 // @ts-check
 /**
- * The WebSocket half of the contract: one socket per session, the client's
+ * The WebSocket half of the contract: one socket per session, opened with
+ * `since` (v2 resume) so nothing is missed across a drop, the client's
  * heartbeat, answers to the server's probes, and reconnection with backoff.
  *
  * @module
@@ -25,7 +26,14 @@ export const FINAL_CLOSE_CODES = Object.freeze({ 4000: "logged out", 4001: "sess
  * @property {(frame: Record<string, any>) => void} onFrame A chat or system frame.
  * @property {(state: ConnectionState, retryInMs?: number) => void} onState
  * @property {(code: number, reason: string) => void} onEnded The server ended the session (4000/4001).
- * @property {() => Promise<string | null>} renewSid Before a retry: the sid to use, or null to give up.
+ * @property {() => Promise<Attempt | null>} prepare Before every attempt (the first one too): the
+ *   sid and `since` to use, or null to give up. A rejection counts as a failed attempt.
+ */
+
+/**
+ * @typedef {object} Attempt
+ * @property {string} sid
+ * @property {number} since The highest seq the client has every entry up to ("I have all of <= N").
  */
 
 /** A self-healing WebSocket for one user. */
@@ -40,21 +48,17 @@ export class Connection {
   #nextPingId = 1;
   #lastHeard = 0;
   #stopped = false;
-  #sid;
   #options;
 
-  /**
-   * @param {string} sid
-   * @param {ConnectionOptions} options
-   */
-  constructor(sid, options) {
-    this.#sid = sid;
+  /** @param {ConnectionOptions} options */
+  constructor(options) {
     this.#options = options;
   }
 
   /** Opens the socket; later drops reconnect on their own until {@linkcode stop}. */
   start() {
-    this.#open();
+    this.#options.onState("connecting");
+    this.#prepareAndOpen();
   }
 
   /** Closes the socket for good (logout, or the session ended). */
@@ -70,15 +74,15 @@ export class Connection {
     if (this.#stopped || this.#socket || this.#retry === undefined) return;
     clearTimeout(this.#retry);
     this.#retry = undefined;
-    this.#renewAndOpen();
+    this.#prepareAndOpen();
   }
 
-  #open() {
+  /** @param {Attempt} attempt */
+  #open({ sid, since }) {
     this.#options.onState("connecting");
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const socket = new WebSocket(
-      `${scheme}//${location.host}/api/ws?sid=${encodeURIComponent(this.#sid)}`,
-    );
+    const query = new URLSearchParams({ sid, since: String(since) });
+    const socket = new WebSocket(`${scheme}//${location.host}/api/ws?${query}`);
     this.#socket = socket;
     socket.onopen = () => {
       this.#attempts = 0;
@@ -158,24 +162,23 @@ export class Connection {
     this.#options.onState("reconnecting", delay);
     this.#retry = setTimeout(() => {
       this.#retry = undefined;
-      this.#renewAndOpen();
+      this.#prepareAndOpen();
     }, delay);
   }
 
-  async #renewAndOpen() {
-    let sid;
+  async #prepareAndOpen() {
+    let attempt;
     try {
-      sid = await this.#options.renewSid();
+      attempt = await this.#options.prepare();
     } catch {
       if (!this.#stopped) this.#scheduleRetry();
       return;
     }
     if (this.#stopped) return;
-    if (sid === null) {
+    if (attempt === null) {
       this.stop();
       return;
     }
-    this.#sid = sid;
-    this.#open();
+    this.#open(attempt);
   }
 }

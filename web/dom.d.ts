@@ -18,11 +18,20 @@ export interface DomElement {
   scrollTop: number;
   readonly scrollHeight: number;
   readonly clientHeight: number;
+  readonly firstElementChild: DomElement | null;
+  readonly nextElementSibling: DomElement | null;
   setAttribute(name: string, value: string): void;
   append(...children: (DomElement | string)[]): void;
   replaceChildren(...children: (DomElement | string)[]): void;
+  /** Moves `node` (new or already in the tree) before `reference`, or to the end when null. */
+  insertBefore(node: DomElement, reference: DomElement | null): void;
+  remove(): void;
+  getBoundingClientRect(): { readonly top: number; readonly bottom: number };
   focus(): void;
-  addEventListener(type: "click" | "submit", listener: (event: Event) => void): void;
+  addEventListener(
+    type: "click" | "submit" | "input" | "scroll",
+    listener: (event: Event) => void,
+  ): void;
   addEventListener(type: "keydown", listener: (event: DomKeyboardEvent) => void): void;
 }
 

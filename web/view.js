@@ -20,7 +20,7 @@ export const page = /** @type {import("./dom.d.ts").DomDocument} */ (
  * @property {string} name
  * @property {number} unread
  * @property {boolean} current The conversation is open.
- * @property {boolean} [online] Users only.
+ * @property {boolean} [online] Users only; undefined when this client does not know.
  * @property {boolean} [exists] Topics only: the server still lists it.
  * @property {boolean} [joined] Topics only.
  */
@@ -48,24 +48,23 @@ export function el(tag, attributes = {}, ...children) {
  * @param {(name: string) => void} open
  */
 export function renderUsers(list, items, open) {
-  list.replaceChildren(...items.map((item) => {
-    const status = item.online ? "online" : "offline";
-    const button = el(
-      "button",
-      {
+  renderItems(list, items, open, (item) => {
+    const status = item.online === undefined ? "" : item.online ? ", online" : ", offline";
+    return {
+      attributes: {
         type: "button",
         "data-testid": "user-item",
         "data-username": item.name,
         "aria-current": String(item.current),
-        "aria-label": `${item.name}, ${status}${unreadLabel(item.unread)}`,
+        "aria-label": `${item.name}${status}${unreadLabel(item.unread)}`,
       },
-      el("span", { class: "dot", "data-online": String(Boolean(item.online)) }),
-      el("span", { class: "name" }, item.name),
-      ...badge(item.unread),
-    );
-    button.addEventListener("click", () => open(item.name));
-    return el("li", {}, button);
-  }));
+      children: [
+        el("span", { class: "dot", "data-online": String(item.online ?? "unknown") }),
+        el("span", { class: "name" }, item.name),
+        ...badge(item.unread),
+      ],
+    };
+  });
 }
 
 /**
@@ -76,11 +75,10 @@ export function renderUsers(list, items, open) {
  * @param {(name: string) => void} open
  */
 export function renderTopics(list, items, open) {
-  list.replaceChildren(...items.map((item) => {
+  renderItems(list, items, open, (item) => {
     const state = item.exists ? (item.joined ? "joined" : "not joined") : "gone";
-    const button = el(
-      "button",
-      {
+    return {
+      attributes: {
         type: "button",
         class: item.exists ? "" : "gone",
         "data-testid": "topic-item",
@@ -89,23 +87,86 @@ export function renderTopics(list, items, open) {
         "aria-current": String(item.current),
         "aria-label": `topic ${item.name}, ${state}${unreadLabel(item.unread)}`,
       },
-      el("span", { class: "hash", "aria-hidden": "true" }, "#"),
-      el("span", { class: "name" }, item.name),
-      ...(item.exists && item.joined ? [el("span", { class: "tag" }, "joined")] : []),
-      ...badge(item.unread),
-    );
-    button.addEventListener("click", () => open(item.name));
-    return el("li", {}, button);
-  }));
+      children: [
+        el("span", { class: "hash", "aria-hidden": "true" }, "#"),
+        el("span", { class: "name" }, item.name),
+        ...(item.exists && item.joined ? [el("span", { class: "tag" }, "joined")] : []),
+        ...badge(item.unread),
+      ],
+    };
+  });
 }
 
-/** @type {WeakMap<DomElement, {key: string, first: Entry | undefined, count: number}>} */
+/**
+ * @typedef {object} Row One list item on screen: its `<li>`, its button, and what it shows.
+ * @property {DomElement} li
+ * @property {DomElement} button
+ * @property {string} drawn The item it was last drawn from, as JSON.
+ * @property {ListItem} item
+ * @property {(name: string) => void} open
+ */
+/** @type {WeakMap<DomElement, Map<string, Row>>} */
+const rows = new WeakMap();
+
+/**
+ * Renders a list of buttons keyed by name. A name keeps its button while it
+ * stays listed (redrawn in place only when what it shows changed), so the
+ * polls and arriving messages that redraw the lists never swap a button out
+ * from under a click, nor move the keyboard focus.
+ *
+ * @param {DomElement} list
+ * @param {ListItem[]} items
+ * @param {(name: string) => void} open
+ * @param {(item: ListItem) => {attributes: Record<string, string>, children: DomElement[]}} draw
+ */
+function renderItems(list, items, open, draw) {
+  const before = rows.get(list) ?? new Map();
+  /** @type {Map<string, Row>} */
+  const after = new Map();
+  for (const item of items) {
+    let row = before.get(item.name);
+    const drawn = JSON.stringify(item);
+    if (!row) {
+      const button = el("button");
+      const created = { li: el("li", {}, button), button, drawn: "", item, open };
+      button.addEventListener("click", () => created.open(created.item.name));
+      row = created;
+    }
+    row.item = item;
+    row.open = open;
+    if (row.drawn !== drawn) {
+      const { attributes, children } = draw(item);
+      for (const [name, value] of Object.entries(attributes)) row.button.setAttribute(name, value);
+      row.button.replaceChildren(...children);
+      row.drawn = drawn;
+    }
+    after.set(item.name, row);
+  }
+  for (const [name, row] of before) if (!after.has(name)) row.li.remove();
+  let next = list.firstElementChild;
+  for (const row of after.values()) {
+    if (next === row.li) next = next.nextElementSibling;
+    else list.insertBefore(row.li, next);
+  }
+  rows.set(list, after);
+}
+
+/**
+ * What each message list shows: the conversation, its entries in order and
+ * their elements (an entry keeps its element while it stays on screen).
+ *
+ * @type {WeakMap<DomElement, {key: string, order: Entry[], elements: Map<Entry, DomElement>}>}
+ */
 const shown = new WeakMap();
 
 /**
- * Renders a conversation's entries. When the same conversation only grew,
- * just the new entries are appended, so a burst of messages stays cheap and
- * a screen reader announces only what is new.
+ * Renders a conversation's entries. Within one conversation only what
+ * changed touches the DOM: new entries are inserted in their places (at the
+ * end for new messages, at the top for older ones from history), so a burst
+ * stays cheap and a screen reader announces only what is new. The view
+ * follows new messages when the reader is at the bottom (or wrote the new
+ * one), and otherwise keeps what they are reading in place, also when older
+ * messages are put above it.
  *
  * @param {DomElement} list
  * @param {string} key Which conversation the entries belong to.
@@ -114,19 +175,41 @@ const shown = new WeakMap();
  */
 export function renderEntries(list, key, entries, me) {
   const before = shown.get(list);
-  const grew = before?.key === key && before.first === entries[0] && entries.length >= before.count;
-  if (grew && before.count === entries.length) return;
-  const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
-  if (grew) {
-    list.append(...entries.slice(before.count).map((entry) => renderEntry(entry, me)));
-  } else {
-    list.replaceChildren(...entries.map((entry) => renderEntry(entry, me)));
+  const same = before?.key === key;
+  if (
+    same && before.order.length === entries.length && before.order.every((e, i) => e === entries[i])
+  ) {
+    return;
   }
-  shown.set(list, { key, first: entries[0], count: entries.length });
+  const oldElements = same ? before.elements : new Map();
+  const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  const kept = new Set(entries);
+  // The first entry on screen that stays: where the reader's place is measured from.
+  const anchor = same ? oldElements.get(before.order.find((e) => kept.has(e))) : undefined;
+  const anchorTop = anchor?.getBoundingClientRect().top ?? 0;
+
+  if (!same) list.replaceChildren();
+  /** @type {Map<Entry, DomElement>} */
+  const elements = new Map();
+  for (const entry of entries) {
+    elements.set(entry, oldElements.get(entry) ?? renderEntry(entry, me));
+  }
+  for (const [entry, element] of oldElements) if (!elements.has(entry)) element.remove();
+  let next = list.firstElementChild;
+  for (const entry of entries) {
+    const element = /** @type {DomElement} */ (elements.get(entry));
+    if (next === element) next = next.nextElementSibling;
+    else list.insertBefore(element, next);
+  }
+  shown.set(list, { key, order: [...entries], elements });
+
   const newest = entries[entries.length - 1];
-  // Keep the reader's place when they scrolled up, unless they wrote the new entry.
-  if (!grew || nearBottom || (newest?.kind === "message" && newest.from === me)) {
+  const newAtEnd = same && newest !== undefined && newest !== before.order[before.order.length - 1];
+  const mine = newest?.kind === "message" && newest.from === me;
+  if (!same || (newAtEnd && (nearBottom || mine))) {
     list.scrollTop = list.scrollHeight;
+  } else if (anchor) {
+    list.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
   }
 }
 

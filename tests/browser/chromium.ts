@@ -137,6 +137,13 @@ export class Browser {
     return page;
   }
 
+  /** Closes one tab, as the user closing it would. */
+  async closePage(page: Page): Promise<void> {
+    page.detach();
+    this.#pages.splice(this.#pages.indexOf(page), 1);
+    await this.cdp.send("Target.closeTarget", { targetId: page.targetId });
+  }
+
   /** Closes every page and the browser, and removes the profile. */
   async close(): Promise<void> {
     for (const page of this.#pages) page.detach();

@@ -22,6 +22,7 @@ interface EventParams {
   args?: { value?: unknown; description?: string }[];
   entry?: { level?: string; source?: string; text?: string };
   response?: { payloadData?: string };
+  request?: { url?: string; method?: string };
 }
 
 /** A page attached over a flat CDP session. */
@@ -34,6 +35,8 @@ export class Page {
   readonly problems: string[] = [];
   /** WebSocket frames' texts, once {@linkcode captureWebSocketFrames} was called. */
   readonly frames: { sent: string[]; received: string[] } = { sent: [], received: [] };
+  /** HTTP requests' methods and URLs, once {@linkcode captureWebSocketFrames} was called. */
+  readonly requests: { method: string; url: URL }[] = [];
   readonly #off: () => void;
 
   private constructor(cdp: CdpConnection, sessionId: string, targetId: string, contextId: string) {
@@ -71,9 +74,47 @@ export class Page {
     this.#off();
   }
 
-  /** Starts recording the page's WebSocket frames into {@linkcode frames}. */
+  /** Starts recording the page's WebSocket frames into {@linkcode frames} and requests into {@linkcode requests}. */
   async captureWebSocketFrames() {
     await this.send("Network.enable");
+  }
+
+  /**
+   * Cuts the page off the network (new requests and sockets fail) or
+   * connects it again, as a lost Wi-Fi would.
+   */
+  async setOffline(offline: boolean) {
+    await this.send("Network.enable");
+    await this.send("Network.emulateNetworkConditions", {
+      offline,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: -1,
+    });
+  }
+
+  /**
+   * From the next page load on, keeps every WebSocket the page opens in
+   * `window.__sockets`, so a test can drop one with {@linkcode dropSocket}.
+   */
+  async trackWebSockets() {
+    await this.send("Page.addScriptToEvaluateOnNewDocument", {
+      source: `(() => {
+        const Native = WebSocket;
+        window.__sockets = [];
+        window.WebSocket = class extends Native {
+          constructor(...args) {
+            super(...args);
+            window.__sockets.push(this);
+          }
+        };
+      })();`,
+    });
+  }
+
+  /** Closes the page's newest WebSocket from the client side, as a network drop would. */
+  async dropSocket() {
+    await this.evaluate(`window.__sockets.at(-1).close(3000, "test drop")`);
   }
 
   /** Sets the viewport size in CSS pixels. */
@@ -117,8 +158,11 @@ export class Page {
     return result.value as T;
   }
 
-  /** Polls `expression` until it is truthy and returns its value; fails after `timeoutMs`. */
-  async waitFor<T = unknown>(expression: string, timeoutMs = 5_000): Promise<T> {
+  /**
+   * Polls `expression` until it is truthy and returns its value; fails after
+   * `timeoutMs` (generous: the whole suite shares two cores with Chromium).
+   */
+  async waitFor<T = unknown>(expression: string, timeoutMs = 10_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     let last: unknown;
     while (true) {
@@ -132,7 +176,7 @@ export class Page {
   }
 
   /** Waits until an element matching `selector` is visible. */
-  async waitForVisible(selector: string, timeoutMs = 5_000) {
+  async waitForVisible(selector: string, timeoutMs = 10_000) {
     await this.waitFor(
       `(() => {
       const element = document.querySelector(${JSON.stringify(selector)});
@@ -221,6 +265,11 @@ export class Page {
       const entry = params.entry;
       // A 404 for a missing resource is the test's business, not a client fault.
       if (entry.source !== "network") this.problems.push(`log: ${entry.text}`);
+    } else if (event.method === "Network.requestWillBeSent" && params.request?.url) {
+      this.requests.push({
+        method: params.request.method ?? "GET",
+        url: new URL(params.request.url),
+      });
     } else if (event.method === "Network.webSocketFrameSent") {
       this.frames.sent.push(params.response?.payloadData ?? "");
     } else if (event.method === "Network.webSocketFrameReceived") {

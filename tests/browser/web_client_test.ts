@@ -10,7 +10,8 @@
 
 import assert from "node:assert/strict";
 import { Browser, findChromium } from "./chromium.ts";
-import { type Page, tid } from "./page.ts";
+import { tid } from "./page.ts";
+import { loginAs, send, STATE, topicItem, unread, userItem, waitForMessages } from "./helpers.ts";
 import { TestServer } from "../e2e/harness.ts";
 
 const chromium = findChromium();
@@ -20,53 +21,6 @@ if (ignore) {
 }
 const DOCS = new URL("../../docs/", import.meta.url);
 const screenshots = Boolean(Deno.env.get("IM_SCREENSHOT"));
-
-const STATE = `document.querySelector('[data-testid="connection-state"]').dataset.state`;
-
-async function loginAs(page: Page, base: string, username: string) {
-  await page.goto(`${base}/`);
-  await page.fill(tid("login-username"), username);
-  await page.click(tid("login-submit"));
-  await page.waitFor(`${STATE} === "open"`);
-}
-
-async function send(page: Page, text: string) {
-  await page.type(tid("compose"), text);
-  await page.pressEnter();
-}
-
-interface Shown {
-  from: string;
-  topic: string;
-  text: string;
-}
-
-function shownMessages(page: Page): Promise<Shown[]> {
-  return page.evaluate(`[...document.querySelectorAll('[data-testid="message"]')].map((m) => ({
-    from: m.dataset.from, topic: m.dataset.topic, text: m.querySelector(".text").textContent,
-  }))`);
-}
-
-/** Waits until the open conversation shows exactly `count` messages and returns them. */
-async function waitForMessages(page: Page, count: number, timeoutMs = 5_000): Promise<Shown[]> {
-  await page.waitFor(
-    `document.querySelectorAll('[data-testid="message"]').length === ${count}`,
-    timeoutMs,
-  );
-  return shownMessages(page);
-}
-
-function unread(page: Page, item: string): Promise<string | null> {
-  return page.text(`${item} ${tid("unread")}`);
-}
-
-function userItem(username: string) {
-  return tid("user-item", `[data-username="${username}"]`);
-}
-
-function topicItem(topic: string) {
-  return tid("topic-item", `[data-topic="${topic}"]`);
-}
 
 Deno.test({
   name: "web client: chat, topics, offline delivery, safety, reload and sign-in elsewhere",
@@ -293,20 +247,32 @@ Deno.test({
       });
 
       await t.step(
-        "a new tab takes the session from localStorage; logged out elsewhere or dead: login",
+        "a new tab: not the person another tab has open, else the last one; logged out or dead: login",
         async () => {
           const luna = await browser.newPage();
           await loginAs(luna, server.url, "Luna_Lovegood");
           const stored = `JSON.parse(localStorage.getItem("huayi-im:session"))`;
           const sid = await luna.evaluate<string>(`${stored}.sid`);
-          // Same profile, new tab: logged in without a form, and (one place at
-          // a time) its socket replaces the first tab's, which says so.
+          // Same profile, new tab while the first has Luna open: taking her
+          // would sign the first tab out (one place at a time), so it asks.
+          const second = await browser.newPage(luna.contextId);
+          await second.goto(`${server.url}/`);
+          await second.waitForVisible(tid("login-username"));
+          assert.match(await second.text(tid("login-message")) ?? "", /another tab/);
+          assert.equal(
+            await second.evaluate(`document.getElementById("login-username").value`),
+            "",
+          );
+          await new Promise((resolve) => setTimeout(resolve, 1_000));
+          assert.equal(await luna.evaluate(STATE), "open", "the first tab keeps its person");
+          await browser.closePage(second);
+
+          // With the first tab closed, a new tab starts as the last person logged in.
+          await browser.closePage(luna);
           const tab = await browser.newPage(luna.contextId);
           await tab.goto(`${server.url}/`);
           await tab.waitFor(`${STATE} === "open"`);
           assert.equal(await tab.text("#me"), "Luna_Lovegood");
-          await luna.waitForVisible(tid("login-username"));
-          assert.match(await luna.text('[data-testid="login-message"]') ?? "", /somewhere else/);
 
           const response = await fetch(`${server.url}/api/logout`, {
             method: "POST",
@@ -318,13 +284,13 @@ Deno.test({
           assert.match(await tab.text('[data-testid="login-message"]') ?? "", /logged out/);
           assert.equal(await tab.evaluate(`localStorage.getItem("huayi-im:session")`), null);
 
-          await tab.evaluate(`localStorage.setItem("huayi-im:session",
+          await tab.evaluate(`sessionStorage.setItem("huayi-im:session",
           JSON.stringify({ sid: ${JSON.stringify(sid)}, username: "Luna_Lovegood" }))`);
           await tab.reload();
           await tab.waitForVisible(tid("login-username"));
           await tab.waitFor(`document.querySelector('[data-testid="login-message"]')
           .textContent.includes("session has ended")`);
-          for (const page of [luna, tab]) assert.deepEqual(page.problems, []);
+          assert.deepEqual(tab.problems, []);
         },
       );
 
