@@ -97,7 +97,8 @@ export async function takesAccounts() {
   try {
     await register(PROBE_NAME, "");
   } catch (error) {
-    if (error instanceof ApiError && error.status === 400) return true;
+    // 409 (the name is taken) is password mode too, should a server check the name first.
+    if (error instanceof ApiError && (error.status === 400 || error.status === 409)) return true;
     if (error instanceof ApiError && error.status === 404) return false;
     return undefined;
   }
