@@ -45,15 +45,69 @@ export class ApiError extends Error {
 const SEND_ATTEMPTS = 3;
 
 /**
- * Logs in by name; the contract has no password.
+ * How the server lets people log in (its `IM_AUTH`): a name is enough
+ * (`open`), a registered name and its password (`password`), or a token the
+ * embedding application's backend signed (`token`).
+ *
+ * @typedef {"open" | "password" | "token"} AuthMode
+ */
+
+/**
+ * A logged-in person, as this tab keeps them: `auth` is how the session was
+ * made (never the password or the token themselves).
+ *
+ * @typedef {{sid: string, username: string, auth: AuthMode}} Session
+ */
+
+/**
+ * Logs in. What proves the name depends on the server's mode: nothing
+ * (open), `password`, or `token`; every refusal is a 401.
  *
  * @param {string} username
+ * @param {{password?: string, token?: string}} [proof]
  * @returns {Promise<{sid: string, username: string}>}
  */
-export async function login(username) {
-  const body = await call("POST", "/api/login", undefined, { username });
+export async function login(username, proof = {}) {
+  const body = await call("POST", "/api/login", undefined, { username, ...proof });
   return { sid: String(body.sid), username: String(body.username) };
 }
+
+/**
+ * Creates an account (password mode only): 409 when the name is taken, 400
+ * for a password out of the rules, 404 when the server is in another mode.
+ *
+ * @param {string} username
+ * @param {string} password
+ * @returns {Promise<void>}
+ */
+export async function register(username, password) {
+  await call("POST", "/api/register", undefined, { username, password });
+}
+
+/**
+ * Asks the server whether it takes accounts (password mode), without doing
+ * anything there: a registration with an empty password, which password
+ * mode refuses as too short (400) before it looks at the name, and every
+ * other mode answers 404. Undefined when the server did not say (not
+ * reachable, rate limited, or any other answer).
+ *
+ * @returns {Promise<boolean | undefined>}
+ */
+export async function takesAccounts() {
+  try {
+    await register(PROBE_NAME, "");
+  } catch (error) {
+    // 409 (the name is taken) is password mode too, should a server check the name first.
+    if (error instanceof ApiError && (error.status === 400 || error.status === 409)) return true;
+    if (error instanceof ApiError && error.status === 404) return false;
+    return undefined;
+  }
+  // No server of this contract takes an empty password; one that did takes accounts.
+  return true;
+}
+
+// Any valid name: the probe's empty password is refused before the name is looked at.
+const PROBE_NAME = "auth_probe";
 
 /** Calls made on behalf of one session. */
 export class Api {

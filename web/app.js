@@ -1,14 +1,16 @@
 // @ts-check
 /**
- * The Huayi IM web client's entry point: the login screen, the session's life
- * (log in, reload, log out, ended elsewhere, lost in a server restart), which
- * person this tab is, and the connection state. It speaks only the public
- * contract, like any other client.
+ * The Huayi IM web client's entry point: the login screen in each of the
+ * server's auth modes (see auth.js), the session's life (log in, reload, log
+ * out, ended elsewhere, lost in a server restart), which person this tab is,
+ * and the connection state. It speaks only the public contract, like any
+ * other client.
  *
  * @module
  */
 
-import { Api, ApiError, login } from "./api.js";
+import { Api, ApiError, login, register, takesAccounts } from "./api.js";
+import { learnMode, passwordProblem, renderLoginForm, takeHandedToken } from "./auth.js";
 import {
   activeChat,
   checkNumbering,
@@ -48,9 +50,38 @@ const ENDED = {
   4000: "You were logged out.",
   4001: "You signed in somewhere else, so this window was signed out.",
 };
+const WRONG_PASSWORD = "Wrong username or password.";
+const BAD_LINK = "The sign-in link from your application did not work (it may have expired). " +
+  "Open the chat from your application again.";
+
+/** @typedef {import("./api.js").AuthMode} AuthMode */
+/** @typedef {import("./api.js").Session} Session */
+
+/**
+ * What this page knows of the server's auth mode; undefined until learned
+ * (see auth.js).
+ *
+ * @type {AuthMode | undefined}
+ */
+let authMode;
+/** Password mode: the login form creates an account instead of logging in. */
+let registering = false;
+/** Counts the times the login screen was asked for, so a slower earlier probe changes nothing. */
+let loginTurn = 0;
+
+/** A refusal to show on the login screen as it is. */
+class LoginRefused extends Error {}
 
 function boot() {
+  // First of all: the token leaves the address bar before anything can read or send it.
+  const handed = takeHandedToken();
   $.loginForm.addEventListener("submit", onLogin);
+  $.loginSwitch.addEventListener("click", () => {
+    registering = !registering;
+    $.loginMessage.textContent = "";
+    renderLoginForm(authMode ?? "open", registering);
+    $.loginName.focus();
+  });
   $.logout.addEventListener("click", onLogout);
   $.topicForm.addEventListener("submit", onCreateTopic);
   $.topicName.addEventListener(
@@ -89,10 +120,51 @@ function boot() {
   $.resumeDismiss.addEventListener("click", hideResumeNotice);
   addEventListener("online", () => activeChat()?.connection.retryNow());
   addEventListener("pagehide", () => activeChat()?.history.flush());
+  // The application may hand a new token to a page that is open already (a
+  // link that differs only after the #), which does not load the page again.
+  addEventListener("hashchange", onHashChange);
+  if (handed) {
+    tokenLogin(handed.username, handed.token);
+    return;
+  }
   pickSession().then(({ session, message, name }) => {
     if (session) enterChat(session);
     else showLogin(message, name);
   });
+}
+
+/** A token handed over to the open page: it signs in whoever it names. */
+function onHashChange() {
+  const handed = takeHandedToken();
+  if (!handed) return;
+  const left = leaveChat();
+  // Someone else's session would live on at the server, unused: end it.
+  if (left && left.session.username !== handed.username) left.api.logout().catch(() => {});
+  tokenLogin(handed.username, handed.token);
+}
+
+/**
+ * Logs in with the token the embedding application handed over. It replaces
+ * whatever session this tab had: the application says who this is.
+ *
+ * @param {string} username
+ * @param {string} token
+ */
+async function tokenLogin(username, token) {
+  ++loginTurn;
+  authMode = "token";
+  $.loginScreen.hidden = true;
+  $.chatScreen.hidden = true;
+  if (!NAME.test(username) || !token) {
+    showLogin(BAD_LINK);
+    return;
+  }
+  try {
+    enterChat({ ...await login(username, { token }), auth: "token" });
+  } catch (error) {
+    const refused = error instanceof ApiError && (error.status === 401 || error.status === 400);
+    showLogin(refused ? BAD_LINK : `Could not log in: ${reason(error)}`);
+  }
 }
 
 // Which person this tab is. Each tab keeps its own session in sessionStorage,
@@ -104,7 +176,7 @@ function boot() {
 // are missing (a page not served from localhost or https) a new tab cannot
 // tell, so it offers the name on the login screen instead.
 /**
- * @returns {Promise<{session: {sid: string, username: string} | null, message: string, name?: string}>}
+ * @returns {Promise<{session: Session | null, message: string, name?: string}>}
  */
 async function pickSession() {
   const own = readSession(sessionStorage);
@@ -114,10 +186,14 @@ async function pickSession() {
   if (held === true) {
     // A duplicated tab copies sessionStorage: the person stays in the first tab.
     if (own) sessionStorage.removeItem(SESSION_KEY);
+    // A token session says the server is in token mode (see auth.js).
+    if (candidate.auth === "token") authMode = "token";
     return {
       session: null,
       message: `${candidate.username} is signed in in another tab of this browser. ` +
-        "Log in here as someone else (or as them, to move them to this tab).",
+        (candidate.auth === "token"
+          ? "To be someone else here, open the chat from your application."
+          : "Log in here as someone else (or as them, to move them to this tab)."),
       name: "",
     };
   }
@@ -129,12 +205,14 @@ async function pickSession() {
 
 /**
  * @param {Storage} storage
- * @returns {{sid: string, username: string} | null}
+ * @returns {Session | null}
  */
 function readSession(storage) {
   const saved = readJson(storage, SESSION_KEY);
   if (saved && typeof saved.sid === "string" && typeof saved.username === "string") {
-    return { sid: saved.sid, username: saved.username };
+    // Sessions saved before the auth modes were open-mode ones.
+    const auth = saved.auth === "password" || saved.auth === "token" ? saved.auth : "open";
+    return { sid: saved.sid, username: saved.username, auth };
   }
   return null;
 }
@@ -184,9 +262,14 @@ function holdPerson(username) {
   return release;
 }
 
-/** @param {{sid: string, username: string}} session */
+/**
+ * Keeps the sid, the name and the mode it was made in: never the password or the token.
+ *
+ * @param {Session} session
+ */
 function saveSession(session) {
-  const text = JSON.stringify(session);
+  const { sid, username, auth } = session;
+  const text = JSON.stringify({ sid, username, auth });
   sessionStorage.setItem(SESSION_KEY, text);
   // The default for a brand-new tab.
   localStorage.setItem(SESSION_KEY, text);
@@ -200,13 +283,23 @@ function forgetSession(sid) {
 }
 
 /**
+ * Shows the login screen for the server's mode, once it is known (see
+ * auth.js): until then neither screen shows, so no wrong form flashes.
+ *
  * @param {string} message
  * @param {string} [name] The name to offer in the form.
  */
-function showLogin(message, name = localStorage.getItem(LAST_NAME_KEY) ?? "") {
+async function showLogin(message, name = localStorage.getItem(LAST_NAME_KEY) ?? "") {
+  const turn = ++loginTurn;
   $.chatScreen.hidden = true;
-  $.loginScreen.hidden = false;
   page.body.dataset.screen = "login";
+  $.loginPassword.value = "";
+  registering = false;
+  const mode = await learnMode(authMode);
+  if (turn !== loginTurn || activeChat()) return;
+  authMode = mode;
+  renderLoginForm(mode, registering);
+  $.loginScreen.hidden = false;
   $.loginMessage.textContent = message;
   $.loginName.value = name;
   $.loginName.focus();
@@ -215,26 +308,116 @@ function showLogin(message, name = localStorage.getItem(LAST_NAME_KEY) ?? "") {
 /** @param {Event} event */
 async function onLogin(event) {
   event.preventDefault();
+  if (authMode === "token") return;
   const username = $.loginName.value.trim();
-  if (!NAME.test(username)) {
-    $.loginMessage.textContent = "A name is 4 to 30 letters, digits, _ or -.";
+  const password = $.loginPassword.value;
+  const withPassword = authMode === "password";
+  const creating = withPassword && registering;
+  const problem = !NAME.test(username)
+    ? "A name is 4 to 30 letters, digits, _ or -."
+    : withPassword && !password
+    ? "Enter your password."
+    : creating
+    ? passwordProblem(password)
+    : undefined;
+  if (problem) {
+    $.loginMessage.textContent = problem;
     return;
   }
   $.loginMessage.textContent = "";
   // A second login while the first is under way would replace its session.
   if ($.loginSubmit.disabled || activeChat()) return;
   $.loginSubmit.disabled = true;
+  $.loginSwitch.disabled = true;
   try {
-    enterChat(await login(username));
+    const session = withPassword
+      ? await passwordLogin(username, password, creating)
+      : await nameLogin(username);
+    $.loginPassword.value = "";
+    enterChat(session);
   } catch (error) {
-    $.loginMessage.textContent = `Could not log in: ${reason(error)}`;
+    $.loginMessage.textContent = error instanceof LoginRefused
+      ? error.message
+      : `Could not log in: ${reason(error)}`;
   } finally {
     $.loginSubmit.disabled = false;
+    $.loginSwitch.disabled = false;
   }
 }
 
-/** @param {{sid: string, username: string}} session */
+/**
+ * Logs in with a name alone. Open mode refuses no name, so a 401 says the
+ * server wants more: a password (it takes accounts) or a token (it does not).
+ *
+ * @param {string} username
+ * @returns {Promise<Session>}
+ */
+async function nameLogin(username) {
+  try {
+    return { ...await login(username), auth: "open" };
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 401)) throw error;
+  }
+  const accounts = await takesAccounts();
+  if (accounts === undefined) {
+    throw new LoginRefused("This server needs more than a name, and did not say what. Try again.");
+  }
+  authMode = accounts ? "password" : "token";
+  renderLoginForm(authMode, registering);
+  if (accounts) {
+    $.loginPassword.focus();
+    throw new LoginRefused("This server needs a password: enter yours, or create an account.");
+  }
+  throw new LoginRefused("A name alone does not sign you in on this server.");
+}
+
+/**
+ * Password mode: logs in, or creates the account and then logs in.
+ *
+ * @param {string} username
+ * @param {string} password
+ * @param {boolean} creating
+ * @returns {Promise<Session>}
+ */
+async function passwordLogin(username, password, creating) {
+  if (creating) {
+    try {
+      await register(username, password);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      if (error.status === 409) {
+        throw new LoginRefused(
+          `The name ${username} is taken. Pick another one, or log in if it is yours.`,
+        );
+      }
+      if (error.status === 400) {
+        throw new LoginRefused(`Could not create the account: ${error.message}.`);
+      }
+      if (error.status === 404) {
+        // The server no longer takes accounts: show the form for what it does take.
+        authMode = await learnMode(undefined);
+        registering = false;
+        renderLoginForm(authMode, registering);
+        throw new LoginRefused("This server does not take new accounts.");
+      }
+      throw error;
+    }
+    // The account exists now: trying again logs in rather than registers.
+    registering = false;
+    renderLoginForm("password", registering);
+  }
+  try {
+    return { ...await login(username, { password }), auth: "password" };
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) throw new LoginRefused(WRONG_PASSWORD);
+    throw error;
+  }
+}
+
+/** @param {Session} session */
 function enterChat(session) {
+  ++loginTurn;
+  authMode = session.auth;
   saveSession(session);
   localStorage.setItem(LAST_NAME_KEY, session.username);
   // Callbacks of a connection that is no longer the current one do nothing.
@@ -281,10 +464,23 @@ function enterChat(session) {
   refresh();
 }
 
-/** @param {string} message */
+/**
+ * Ends this tab's session and shows the login screen.
+ *
+ * @param {string} message
+ */
 function endSession(message) {
+  if (leaveChat()) showLogin(message);
+}
+
+/**
+ * Puts the chat away and forgets its session here (the server is not told).
+ *
+ * @returns {import("./chat.js").Chat | null} The chat that was on screen.
+ */
+function leaveChat() {
   const chat = activeChat();
-  if (!chat) return;
+  if (!chat) return null;
   chat.connection.stop();
   clearInterval(chat.refresher);
   chat.history.flush();
@@ -299,7 +495,7 @@ function endSession(message) {
   $.userSearch.value = "";
   $.topicName.value = "";
   hideResumeNotice();
-  showLogin(message);
+  return chat;
 }
 
 async function onLogout() {
@@ -330,11 +526,21 @@ async function prepare() {
     await checkNumbering(current);
   } catch (error) {
     if (!(error instanceof ApiError) || error.status !== 401) throw error;
-    if (!current.wasConnected) {
+    // Only a name is kept: a password or a token session cannot be made again here.
+    if (!current.wasConnected || current.session.auth !== "open") {
       endSession("Your session has ended. Please log in again.");
       return null;
     }
-    const session = await login(current.session.username);
+    /** @type {Session} */
+    let session;
+    try {
+      session = { ...await login(current.session.username), auth: "open" };
+    } catch (error) {
+      // The server now wants a password or a token (it restarted in another mode).
+      if (!(error instanceof ApiError && error.status === 401)) throw error;
+      if (activeChat() === current) endSession("Your session has ended. Please log in again.");
+      return null;
+    }
     if (activeChat() !== current) return null;
     current.session = session;
     current.api = new Api(session.sid);

@@ -34,7 +34,7 @@ const CHECK_PAGE = 20;
  * Everything that belongs to the logged-in user; null on the login screen.
  *
  * @typedef {object} Chat
- * @property {{sid: string, username: string}} session
+ * @property {import("./api.js").Session} session
  * @property {import("./api.js").Api} api
  * @property {import("./history.js").History} history
  * @property {import("./connection.js").Connection} connection

@@ -56,3 +56,9 @@ export interface DomDocument {
   getElementById(id: string): DomElement | null;
   createElement(tag: string): DomElement;
 }
+
+/** The tab's session history: the client only rewrites the current entry's address. */
+export interface DomHistory {
+  readonly state: unknown;
+  replaceState(data: unknown, unused: string, url?: string): void;
+}
