@@ -52,7 +52,7 @@ const LIMITER_KEYS = 100_000;
  * const controller = new AbortController();
  * const server = await serve(config, { signal: controller.signal, log: silentLogger });
  * const health = await fetch(`${server.url}/healthz`);
- * assert.deepEqual(await health.json(), { status: "ok" });
+ * assert.deepEqual(await health.json(), { status: "ok", auth: "open" });
  * controller.abort();
  * await server.finished;
  * ```

@@ -85,29 +85,20 @@ export async function register(username, password) {
 }
 
 /**
- * Asks the server whether it takes accounts (password mode), without doing
- * anything there: a registration with an empty password, which password
- * mode refuses as too short (400) before it looks at the name, and every
- * other mode answers 404. Undefined when the server did not say (not
- * reachable, rate limited, or any other answer).
+ * The server's `IM_AUTH` mode, as its health check names it (`"auth"`);
+ * undefined when the server did not say (not reachable, or a server without
+ * the field).
  *
- * @returns {Promise<boolean | undefined>}
+ * @returns {Promise<AuthMode | undefined>}
  */
-export async function takesAccounts() {
+export async function serverAuthMode() {
   try {
-    await register(PROBE_NAME, "");
-  } catch (error) {
-    // 409 (the name is taken) is password mode too, should a server check the name first.
-    if (error instanceof ApiError && (error.status === 400 || error.status === 409)) return true;
-    if (error instanceof ApiError && error.status === 404) return false;
+    const body = await call("GET", "/api/healthz", undefined, undefined);
+    return ["open", "password", "token"].includes(body?.auth) ? body.auth : undefined;
+  } catch {
     return undefined;
   }
-  // No server of this contract takes an empty password; one that did takes accounts.
-  return true;
 }
-
-// Any valid name: the probe's empty password is refused before the name is looked at.
-const PROBE_NAME = "auth_probe";
 
 /** Calls made on behalf of one session. */
 export class Api {

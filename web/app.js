@@ -9,7 +9,7 @@
  * @module
  */
 
-import { Api, ApiError, login, register, takesAccounts } from "./api.js";
+import { Api, ApiError, login, register, serverAuthMode } from "./api.js";
 import { learnMode, passwordProblem, renderLoginForm, takeHandedToken } from "./auth.js";
 import {
   activeChat,
@@ -347,7 +347,7 @@ async function onLogin(event) {
 
 /**
  * Logs in with a name alone. Open mode refuses no name, so a 401 says the
- * server wants more: a password (it takes accounts) or a token (it does not).
+ * server's mode changed since the page asked: it asks again which it is.
  *
  * @param {string} username
  * @returns {Promise<Session>}
@@ -358,13 +358,13 @@ async function nameLogin(username) {
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 401)) throw error;
   }
-  const accounts = await takesAccounts();
-  if (accounts === undefined) {
+  const mode = await serverAuthMode();
+  if (mode === undefined || mode === "open") {
     throw new LoginRefused("This server needs more than a name, and did not say what. Try again.");
   }
-  authMode = accounts ? "password" : "token";
+  authMode = mode;
   renderLoginForm(authMode, registering);
-  if (accounts) {
+  if (mode === "password") {
     $.loginPassword.focus();
     throw new LoginRefused("This server needs a password: enter yours, or create an account.");
   }

@@ -1,30 +1,22 @@
 // @ts-check
 /**
- * How this server lets people log in (`IM_AUTH`), as the client learns it
- * from the public contract alone, and the login form for each mode.
+ * How this server lets people log in (`IM_AUTH`), and the login form for
+ * each mode.
  *
- * The contract has no route that names the mode, so the client reads it from
- * answers whose meaning the contract fixes:
- *
+ * - The server's health check names its mode (`GET /api/healthz` →
+ *   `{"status":"ok","auth":"password"}`, an extension of the contract).
  * - A link from the embedding application, `/#token=<jwt>&user=<name>`, is
  *   token mode: the client logs in with the token at once.
- * - Before showing the login form it asks {@linkcode takesAccounts}: a
- *   registration with an empty password is 400 in password mode (too short,
- *   nothing created) and 404 in the others.
- * - Open and token mode answer that probe alike, and nothing else tells them
- *   apart without logging someone in; so the form asks for a name only, and
- *   a name-only login refused with 401 (open mode refuses no name) means the
- *   server wants a password or a token: the probe then says which.
  * - A tab whose session was made with a token shows the token screen again
  *   when that session ends.
  *
  * Whatever the client believed, every answer that contradicts it (a 401 in
- * open mode, a 404 from registering) makes it learn again.
+ * open mode, a 404 from registering) makes it ask again.
  *
  * @module
  */
 
-import { takesAccounts } from "./api.js";
+import { serverAuthMode } from "./api.js";
 import { $ } from "./elements.js";
 
 /** @typedef {import("./api.js").AuthMode} AuthMode */
@@ -44,18 +36,14 @@ const HINTS = {
 };
 
 /**
- * The server's mode as far as it can be told without doing anything there.
+ * The server's mode, as it says it.
  *
  * @param {AuthMode | undefined} believed What this page knew so far.
  * @returns {Promise<AuthMode>}
  */
 export async function learnMode(believed) {
-  const accounts = await takesAccounts();
-  if (accounts === true) return "password";
-  // Open and token look alike here: keep token only when this page saw it.
-  if (accounts === false) return believed === "token" ? "token" : "open";
-  // The server did not answer the probe; the next answers will correct a wrong belief.
-  return believed ?? "open";
+  // Not reachable now: the next answers will correct a wrong belief.
+  return await serverAuthMode() ?? believed ?? "open";
 }
 
 /**

@@ -119,7 +119,8 @@ export interface ApiDependencies {
 export function routes(deps: ApiDependencies): Route[] {
   const { hub, upgrade, authenticator } = deps;
   const ok = (body: unknown = {}) => json(200, body);
-  const health = () => ok({ status: "ok" });
+  // The mode is public anyway (the login form depends on it) and saves clients a guess.
+  const health = () => ok({ status: "ok", auth: authenticator.mode });
   return [
     { methods: HEALTH_METHODS, path: "/healthz", public: true, handle: health },
     { methods: HEALTH_METHODS, path: "/api/healthz", public: true, handle: health },

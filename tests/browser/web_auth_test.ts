@@ -8,7 +8,7 @@
  * - token: a link `/#token=…&user=…` signs in and leaves the address bar; a
  *   bad or expired token is a clear error; without a token the screen says
  *   where people sign in.
- * - open: the form as before, and the client's mode probe creates no one.
+ * - open: the form as before, and learning the mode creates no one.
  *
  * @module
  */
@@ -337,14 +337,11 @@ Deno.test({
         },
       );
 
-      await t.step("a tab with no token learns the mode when a name alone is refused", async () => {
+      await t.step("a tab with no token shows the token screen at once", async () => {
         const d = await browser.newPage();
         await d.goto(`${server.url}/`);
-        // Open and token mode answer the probe alike: the form asks for a name.
-        await d.waitForVisible(tid("login-username"));
-        await d.fill(tid("login-username"), "Ginny");
-        await d.click(tid("login-submit"));
-        assert.match(await loginMessage(d), /name alone does not sign you in/);
+        // The health check names the mode: no name form to fill in first.
+        await d.waitForVisible(tid("login-hint"));
         assert.match(await d.text(tid("login-hint")) ?? "", /through their application/);
         assert.equal(await visible(d, tid("login-username")), false);
         assert.equal(await d.evaluate(SESSION), null);
@@ -360,7 +357,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "web client, open mode: the name form as before; the mode probe creates no one",
+  name: "web client, open mode: the name form as before; learning the mode creates no one",
   ignore,
   async fn() {
     assert.ok(chromium, "chromium is not installed (apt-get install -y chromium)");

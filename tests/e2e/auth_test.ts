@@ -106,3 +106,14 @@ Deno.test("auth token: a missing or short secret stops start-up with exit code 2
   assert.equal(result.code, 2);
   assert.match(result.stderr, /IM_AUTH_SECRET/);
 });
+
+Deno.test("auth: the health check names the mode, so a client knows which form to show", async () => {
+  for (
+    const [mode, env] of [["open", {}], ["password", {}], ["token", {
+      IM_AUTH_SECRET: SECRET,
+    }]] as const
+  ) {
+    await using server = await TestServer.start({ auth: mode }, env);
+    assert.deepEqual((await api(server, "GET", "/api/healthz")).body, { status: "ok", auth: mode });
+  }
+});
