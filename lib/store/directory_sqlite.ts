@@ -1,7 +1,8 @@
 /**
  * The durable engine of {@linkcode Directory} (`IM_STORE=sqlite`, the
  * default): users, sessions, topics and members in SQLite, all of it also
- * in memory (loaded at open) so reads never touch the disk.
+ * in memory (a {@linkcode DirectoryState}, loaded at open) so reads never
+ * touch the disk.
  *
  * Every change is made inside a write of the group commit
  * (`sqlite_database.ts`): memory changes in the same step as the rows, and
@@ -19,9 +20,7 @@
  * @module
  */
 
-import { type Session, SessionRegistry } from "../core/sessions.ts";
-import { TopicRegistry } from "../core/topics.ts";
-import { SortedNames } from "../util/sorted_names.ts";
+import type { Session } from "../core/sessions.ts";
 import type {
   CreateTopicResult,
   Directory,
@@ -31,13 +30,11 @@ import type {
   OpenSessionResult,
   PageQuery,
 } from "./directory.ts";
+import { DirectoryState } from "./directory_state.ts";
 import type { Participant, SqliteDatabase } from "./sqlite_database.ts";
 
 /** The longest a sign of life waits before it is written (and how often one is). */
 export const TOUCH_PERSIST_MS = 60_000;
-
-/** Sessions looked at per {@linkcode SqliteDirectory.sweep}, so one call stays short. */
-const SWEEP_BUDGET = 2_000;
 
 const SCHEMA_VERSION = 1;
 
@@ -79,16 +76,9 @@ CREATE TABLE members (topic TEXT NOT NULL, user TEXT NOT NULL, UNIQUE (topic, us
 export class SqliteDirectory implements Directory {
   readonly #db: SqliteDatabase;
   readonly #options: DirectoryOptions;
-  readonly #now: () => number;
   readonly #touchEvery: number;
   readonly #participant: Participant;
-  #sessions = new SessionRegistry();
-  #users = new SortedNames();
-  #passwords = new Map<string, string>();
-  #topics = new TopicRegistry();
-  #topicNames = new SortedNames();
-  // Live across calls: a Map iterator sees sessions added and removed meanwhile.
-  #sweepCursor: Iterator<Session> | undefined;
+  #state: DirectoryState;
   // The last_seen each live session has in its row.
   #written = new WeakMap<Session, number>();
   // Sessions whose last_seen should be written with the next commit.
@@ -106,38 +96,44 @@ export class SqliteDirectory implements Directory {
   constructor(database: SqliteDatabase, options: DirectoryOptions) {
     this.#db = database;
     this.#options = options;
-    this.#now = options.now ?? Date.now;
     this.#touchEvery = Math.min(TOUCH_PERSIST_MS, options.sessionTtlMs / 10);
     database.migrate("directory", SCHEMA_VERSION, SCHEMA);
-    this.#load();
+    this.#state = this.#load(undefined);
     this.#participant = {
       beforeCommit: () => this.#writeLazy(),
       afterCommit: () => {
         this.#touched.clear();
         this.#dead.clear();
       },
-      afterRollback: () => this.#load(),
+      afterRollback: () => this.#state = this.#load(this.#state),
     };
     database.attach(this.#participant);
   }
 
   openSession(username: string): Promise<OpenSessionResult> {
-    return this.#db.write(() => this.#openSession(username));
+    return this.#db.write(() => {
+      const isNew = !this.#state.hasUser(username);
+      const result = this.#state.openSession(username);
+      if (result.kind !== "opened") return result;
+      const { session, replaced } = result;
+      if (isNew) this.#db.prepare("INSERT INTO users (name) VALUES (?)").run(username);
+      // The user's row is unique: REPLACE drops the replaced session's row.
+      this.#db.prepare("INSERT OR REPLACE INTO sessions (sid, user, last_seen) VALUES (?, ?, ?)")
+        .run(session.sid, username, session.lastSeen);
+      this.#written.set(session, session.lastSeen);
+      if (replaced) this.#touched.delete(replaced);
+      return result;
+    });
   }
 
   session(sid: string): Promise<Session | undefined> {
-    const session = this.#sessions.bySid(sid);
-    if (session && session.lastSeen <= this.#now() - this.#options.sessionTtlMs) {
-      this.#forget(session);
-      return Promise.resolve(undefined);
-    }
-    return Promise.resolve(session);
+    return Promise.resolve(this.#state.session(sid));
   }
 
   touch(session: Session): void {
-    const now = this.#now();
+    const now = this.#state.now();
     session.lastSeen = now;
-    const live = this.#sessions.bySid(session.sid);
+    const live = this.#state.bySid(session.sid);
     if (!live) return;
     live.lastSeen = now;
     if (now - (this.#written.get(live) ?? 0) < this.#touchEvery) return;
@@ -147,9 +143,8 @@ export class SqliteDirectory implements Directory {
 
   closeSession(session: Session): Promise<boolean> {
     return this.#db.write(() => {
-      const live = this.#sessions.bySid(session.sid);
+      const live = this.#state.closeSession(session.sid);
       if (!live) return false;
-      this.#sessions.close(live);
       this.#touched.delete(live);
       this.#db.prepare("DELETE FROM sessions WHERE sid = ?").run(live.sid);
       return true;
@@ -161,89 +156,82 @@ export class SqliteDirectory implements Directory {
     passwordHash: string,
   ): Promise<"registered" | "exists" | "users_full"> {
     return this.#db.write(() => {
-      if (this.#users.has(username)) return "exists";
-      if (this.#users.size >= this.#options.maxUsers) return "users_full";
-      this.#users.add(username);
-      this.#passwords.set(username, passwordHash);
-      this.#db.prepare("INSERT INTO users (name, password_hash) VALUES (?, ?)")
-        .run(username, passwordHash);
-      return "registered";
+      const result = this.#state.register(username, passwordHash);
+      if (result === "registered") {
+        this.#db.prepare("INSERT INTO users (name, password_hash) VALUES (?, ?)")
+          .run(username, passwordHash);
+      }
+      return result;
     });
   }
 
   passwordHash(username: string): Promise<string | undefined> {
-    return Promise.resolve(this.#passwords.get(username));
+    return Promise.resolve(this.#state.passwordHash(username));
   }
 
   hasUser(username: string): Promise<boolean> {
-    return Promise.resolve(this.#users.has(username));
+    return Promise.resolve(this.#state.hasUser(username));
   }
 
-  users({ after, limit = Infinity }: PageQuery): Promise<NamePage> {
-    return Promise.resolve({ names: this.#users.page(after, limit), total: this.#users.size });
+  users(query: PageQuery): Promise<NamePage> {
+    return Promise.resolve(this.#state.users(query));
   }
 
   createTopic(topic: string, creator: string): Promise<CreateTopicResult> {
     return this.#db.write(() => {
-      if (this.#topics.has(topic)) return "exists";
-      if (this.#topics.size >= this.#options.maxTopics) return "topics_full";
-      this.#topics.create(topic, creator);
-      this.#topicNames.add(topic);
-      this.#db.prepare("INSERT INTO topics (name) VALUES (?)").run(topic);
-      this.#db.prepare("INSERT INTO members (topic, user) VALUES (?, ?)").run(topic, creator);
-      return "created";
+      const result = this.#state.createTopic(topic, creator);
+      if (result === "created") {
+        this.#db.prepare("INSERT INTO topics (name) VALUES (?)").run(topic);
+        this.#db.prepare("INSERT INTO members (topic, user) VALUES (?, ?)").run(topic, creator);
+      }
+      return result;
     });
   }
 
   deleteTopic(topic: string): Promise<readonly string[] | undefined> {
     return this.#db.write(() => {
-      if (!this.#topics.has(topic)) return undefined;
-      this.#topicNames.delete(topic);
-      const members = [...this.#topics.delete(topic)];
-      this.#db.prepare("DELETE FROM members WHERE topic = ?").run(topic);
-      this.#db.prepare("DELETE FROM topics WHERE name = ?").run(topic);
+      const members = this.#state.deleteTopic(topic);
+      if (members) {
+        this.#db.prepare("DELETE FROM members WHERE topic = ?").run(topic);
+        this.#db.prepare("DELETE FROM topics WHERE name = ?").run(topic);
+      }
       return members;
     });
   }
 
   join(topic: string, users: readonly string[]): Promise<boolean> {
     return this.#db.write(() => {
-      if (!this.#topics.has(topic)) return false;
+      if (!this.#state.join(topic, users)) return false;
       const insert = this.#db.prepare(
         "INSERT OR IGNORE INTO members (topic, user) VALUES (?, ?)",
       );
       for (const user of users) insert.run(topic, user);
-      this.#topics.join(topic, ...users);
       return true;
     });
   }
 
   quit(topic: string, user: string): Promise<boolean> {
     return this.#db.write(() => {
-      if (!this.#topics.has(topic)) return false;
-      this.#topics.quit(topic, user);
+      if (!this.#state.quit(topic, user)) return false;
       this.#db.prepare("DELETE FROM members WHERE topic = ? AND user = ?").run(topic, user);
       return true;
     });
   }
 
   members(topic: string): Promise<readonly string[] | undefined> {
-    return Promise.resolve(this.#topics.has(topic) ? [...this.#topics.members(topic)] : undefined);
+    return Promise.resolve(this.#state.members(topic));
   }
 
-  topics({ after, limit = Infinity }: PageQuery): Promise<NamePage> {
-    return Promise.resolve({
-      names: this.#topicNames.page(after, limit),
-      total: this.#topicNames.size,
-    });
+  topics(query: PageQuery): Promise<NamePage> {
+    return Promise.resolve(this.#state.topics(query));
   }
 
   sweep(): Promise<readonly Session[]> {
-    return this.#db.write(() => this.#expire(this.#now(), SWEEP_BUDGET));
+    return this.#db.write(() => this.#state.sweep());
   }
 
   stats(): DirectoryStats {
-    return { users: this.#users.size, sessions: this.#sessions.size, topics: this.#topics.size };
+    return this.#state.stats();
   }
 
   async close(): Promise<void> {
@@ -253,55 +241,13 @@ export class SqliteDirectory implements Directory {
     this.#db.detach(this.#participant);
   }
 
-  #openSession(username: string): OpenSessionResult {
-    if (!this.#users.has(username) && this.#users.size >= this.#options.maxUsers) {
-      return { kind: "users_full" };
-    }
-    const now = this.#now();
-    const holdsOne = this.#sessions.byUser(username) !== undefined;
-    if (!holdsOne && this.#sessions.size >= this.#options.maxSessions) {
-      this.#expire(now, Infinity);
-      if (this.#sessions.size >= this.#options.maxSessions) return { kind: "sessions_full" };
-    }
-    if (this.#users.add(username)) {
-      this.#db.prepare("INSERT INTO users (name) VALUES (?)").run(username);
-    }
-    const { session, replaced } = this.#sessions.open(username, now);
-    // The user's row is unique: REPLACE drops the replaced session's row.
-    this.#db.prepare("INSERT OR REPLACE INTO sessions (sid, user, last_seen) VALUES (?, ?, ?)")
-      .run(session.sid, username, now);
-    this.#written.set(session, now);
-    if (replaced) this.#touched.delete(replaced);
-    return replaced ? { kind: "opened", session, replaced } : { kind: "opened", session };
-  }
-
-  // Looks at up to `budget` sessions, resuming where the last call stopped.
-  #expire(now: number, budget: number): Session[] {
-    const expired: Session[] = [];
-    const oldest = now - this.#options.sessionTtlMs;
-    for (let looked = 0; looked < budget; looked++) {
-      this.#sweepCursor ??= this.#sessions.all();
-      const next = this.#sweepCursor.next();
-      if (next.done) {
-        this.#sweepCursor = undefined;
-        break;
-      }
-      if (next.value.lastSeen <= oldest) {
-        this.#forget(next.value);
-        expired.push(next.value);
-      }
-    }
-    return expired;
-  }
-
-  // Closes an expired session in memory; its row goes with the next commit
-  // (until then it is expired in the row too: its last_seen is older still).
-  #forget(session: Session): void {
-    this.#sessions.close(session);
+  // A session the state expired: its row goes with the next commit (until
+  // then it is expired in the row too: its last_seen is older still).
+  #expired = (session: Session): void => {
     this.#touched.delete(session);
     this.#dead.add(session.sid);
     this.#db.flushWithin(this.#touchEvery);
-  }
+  };
 
   #writeLazy(): void {
     const seen = this.#db.prepare("UPDATE sessions SET last_seen = ? WHERE sid = ?");
@@ -315,15 +261,10 @@ export class SqliteDirectory implements Directory {
 
   // Builds memory from the rows: at open, and after a failed commit (then
   // keeping the signs of life seen since, which were never written).
-  #load(): void {
+  #load(previous: DirectoryState | undefined): DirectoryState {
     const seen = new Map<string, number>();
-    for (const session of this.#sessions.all()) seen.set(session.sid, session.lastSeen);
-    this.#sessions = new SessionRegistry();
-    this.#users = new SortedNames();
-    this.#passwords = new Map();
-    this.#topics = new TopicRegistry();
-    this.#topicNames = new SortedNames();
-    this.#sweepCursor = undefined;
+    for (const session of previous?.allSessions() ?? []) seen.set(session.sid, session.lastSeen);
+    const state = new DirectoryState({ ...this.#options, onExpired: this.#expired });
     this.#written = new WeakMap();
     this.#touched.clear();
     this.#dead.clear();
@@ -331,15 +272,9 @@ export class SqliteDirectory implements Directory {
     for (
       const row of this.#db.prepare("SELECT name, password_hash FROM users ORDER BY name").all()
     ) {
-      this.#users.add(row.name as string);
-      if (row.password_hash !== null) {
-        this.#passwords.set(
-          row.name as string,
-          row.password_hash as string,
-        );
-      }
+      state.restoreUser(row.name as string, (row.password_hash as string | null) ?? undefined);
     }
-    const oldest = this.#now() - this.#options.sessionTtlMs;
+    const oldest = state.now() - this.#options.sessionTtlMs;
     const rows = this.#db.prepare("SELECT sid, user, last_seen FROM sessions ORDER BY rowid").all();
     for (const row of rows) {
       const sid = row.sid as string;
@@ -349,7 +284,7 @@ export class SqliteDirectory implements Directory {
         this.#dead.add(sid);
         continue;
       }
-      const { session } = this.#sessions.open(row.user as string, lastSeen, sid);
+      const session = state.restoreSession(row.user as string, sid, lastSeen);
       this.#written.set(session, written);
       if (lastSeen > written) this.#touched.add(session);
     }
@@ -360,13 +295,8 @@ export class SqliteDirectory implements Directory {
     for (const row of this.#db.prepare("SELECT topic, user FROM members ORDER BY rowid").all()) {
       members.get(row.topic as string)?.push(row.user as string);
     }
-    for (const [topic, [first, ...rest]] of members) {
-      // The registry makes a topic with one member; everyone may have quit since.
-      this.#topics.create(topic, first ?? "");
-      if (first === undefined) this.#topics.quit(topic, "");
-      else this.#topics.join(topic, ...rest);
-    }
-    for (const topic of [...members.keys()].sort()) this.#topicNames.add(topic);
+    for (const topic of [...members.keys()].sort()) state.restoreTopic(topic, members.get(topic)!);
     if (this.#dead.size > 0 || this.#touched.size > 0) this.#db.flushWithin(this.#touchEvery);
+    return state;
   }
 }
