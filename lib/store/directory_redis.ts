@@ -149,17 +149,16 @@ export class RedisDirectory implements Directory {
    *
    * @throws {StoreUnavailableError} When Redis cannot be reached.
    */
-  static async connect(
+  static connect(
     url: string,
     options: RedisDirectoryOptions & { readonly link?: RedisLinkOptions },
   ): Promise<RedisDirectory> {
-    const link = await RedisLink.connect(url, { prefix: options.prefix, ...options.link });
-    try {
-      return await RedisDirectory.#start(link, true, options);
-    } catch (error) {
-      await link.close();
-      throw error;
-    }
+    const linkOptions = { prefix: options.prefix, ...options.link };
+    return RedisLink.connectFor(
+      url,
+      linkOptions,
+      (link) => RedisDirectory.#start(link, true, options),
+    );
   }
 
   static async #start(link: RedisLink, owned: boolean, options: RedisDirectoryOptions) {

@@ -157,17 +157,16 @@ export class RedisMailbox implements Mailbox {
    *
    * @throws {StoreUnavailableError} When Redis cannot be reached.
    */
-  static async connect(
+  static connect(
     url: string,
     options: RedisMailboxOptions & { readonly link?: RedisLinkOptions },
   ): Promise<RedisMailbox> {
-    const link = await RedisLink.connect(url, { prefix: options.prefix, ...options.link });
-    try {
-      return await RedisMailbox.#start(link, true, options);
-    } catch (error) {
-      await link.close();
-      throw error;
-    }
+    const linkOptions = { prefix: options.prefix, ...options.link };
+    return RedisLink.connectFor(
+      url,
+      linkOptions,
+      (link) => RedisMailbox.#start(link, true, options),
+    );
   }
 
   static async #start(link: RedisLink, owned: boolean, options: RedisMailboxOptions) {

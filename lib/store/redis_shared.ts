@@ -148,6 +148,26 @@ export class RedisLink {
     }
   }
 
+  /**
+   * Opens a link of its own for `start` (an engine that will own it), and
+   * closes it again if `start` fails.
+   *
+   * @throws {StoreUnavailableError} When Redis cannot be reached.
+   */
+  static async connectFor<T>(
+    url: string,
+    options: RedisLinkOptions,
+    start: (link: RedisLink) => Promise<T>,
+  ): Promise<T> {
+    const link = await RedisLink.connect(url, options);
+    try {
+      return await start(link);
+    } catch (error) {
+      await link.close();
+      throw error;
+    }
+  }
+
   /** Adds `listener` for resubscriptions; returns a function removing it. */
   onResubscribed(listener: (lost: boolean) => void): () => void {
     this.#listeners.add(listener);
