@@ -6,6 +6,7 @@
  */
 
 import { ConfigError, HelpRequested, parseConfig, SETTING_VARIABLES, usage } from "./lib/config.ts";
+import { StoreUnavailableError } from "./lib/store/store_error.ts";
 import { createLogger } from "./lib/telemetry/log.ts";
 import { serve } from "./lib/server.ts";
 import { createStaticHandler } from "./lib/http/static_files.ts";
@@ -63,6 +64,11 @@ if (import.meta.main) {
       fallback: createStaticHandler(new URL("./web/", import.meta.url)),
     });
   } catch (error) {
+    if (error instanceof StoreUnavailableError) {
+      // Not a bad setting: a supervisor may start it again once Redis is up.
+      console.error(`huayi-im: ${error.message}`);
+      Deno.exit(1);
+    }
     if (error instanceof Deno.errors.AddrInUse) {
       fail(`${config.host}:${config.port} is in use by another process`);
     }

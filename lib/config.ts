@@ -6,6 +6,8 @@
  * @module
  */
 
+import { parseRedisUrl } from "./redis/url.ts";
+
 /** Every setting of the server, already validated. */
 export interface Config {
   /** Address to listen on. */
@@ -64,6 +66,10 @@ export interface Config {
   logFormat: "text" | "json";
   /** The least severe events written. */
   logLevel: "debug" | "info" | "warn" | "error";
+  /** `redis://host:port[/db]`: the cluster's shared store; empty for a single node. */
+  redisUrl: string;
+  /** This node's name in a cluster; empty for a random one. */
+  nodeId: string;
 }
 
 /** Thrown when a setting is malformed; the message names the setting. */
@@ -322,6 +328,23 @@ const SETTINGS: readonly Setting[] = [
     meaning: "the least severe events written: debug, info, warn or error",
     parse: oneOf(["debug", "info", "warn", "error"]),
   },
+  {
+    key: "redisUrl",
+    env: "IM_REDIS_URL",
+    flag: "--redis-url",
+    fallback: "",
+    meaning:
+      "redis://host:port[/db]: run as a node of a cluster sharing this Redis (empty: one node)",
+    parse: redisUrl,
+  },
+  {
+    key: "nodeId",
+    env: "IM_NODE_ID",
+    flag: "--node-id",
+    fallback: "",
+    meaning: "this node's name in a cluster, 1-64 of A-Z a-z 0-9 . _ - (empty: random)",
+    parse: nodeId,
+  },
 ];
 
 /**
@@ -456,6 +479,23 @@ function host(value: string, source: string): string {
     throw new ConfigError(`${source}: ${JSON.stringify(value)} is not a host address`);
   }
   return trimmed;
+}
+
+function redisUrl(value: string, source: string): string {
+  if (value === "") return "";
+  try {
+    parseRedisUrl(value);
+  } catch (error) {
+    throw new ConfigError(`${source}: ${JSON.stringify(value)}: ${(error as Error).message}`);
+  }
+  return value;
+}
+
+function nodeId(value: string, source: string): string {
+  if (value !== "" && !/^[A-Za-z0-9._-]{1,64}$/.test(value)) {
+    throw new ConfigError(`${source}: ${JSON.stringify(value)} is not 1-64 of A-Z a-z 0-9 . _ -`);
+  }
+  return value;
 }
 
 // Sockets, their listener, the store's files and some slack must fit under

@@ -12,10 +12,7 @@ import type { Config } from "./config.ts";
 import { createApiHandler, json } from "./http/api.ts";
 import { listen } from "./http/listener.ts";
 import { Hub } from "./realtime/hub.ts";
-import type { Directory } from "./store/directory.ts";
-import { MemoryDirectory } from "./store/directory_memory.ts";
-import type { Entry, Mailbox } from "./store/mailbox.ts";
-import { MemoryMailbox } from "./store/mailbox_memory.ts";
+import { openStore, type Store } from "./stores.ts";
 import { monitorEventLoopLag } from "./telemetry/event_loop_lag.ts";
 import type { Logger } from "./telemetry/log.ts";
 import { createServerMetrics, type ServerMetrics } from "./telemetry/server_metrics.ts";
@@ -64,10 +61,34 @@ const LIMITER_KEYS = 100_000;
  */
 export async function serve(config: Config, options: ServeOptions): Promise<RunningServer> {
   const { signal, log } = options;
-  const store = openStore(config, (user, entry) => hub.offer(user, entry));
-  const metrics = config.metrics === "on" ? createMetrics(() => hub, store) : undefined;
+  // The store's hooks and the metrics' readings reach the hub, which needs
+  // the store first: they find both here once they exist.
+  const late: { hub?: Hub; store?: Store } = {};
+  const metrics = config.metrics === "on" ? createMetrics(late) : undefined;
+  const store = late.store = await openStore(config, {
+    onAppended: (user, entry) => late.hub?.offer(user, entry),
+    onResync: (lost) => late.hub?.resync(lost),
+    onRelay: (user, frame) => late.hub?.notifyLocal(user, frame),
+    onSessionEnded: (session, reason) =>
+      late.hub?.sessionEnded(session.sid, session.username, reason),
+    redisObserver: metrics && {
+      onCommand: (name, seconds, ok) => {
+        metrics.redisCommand(name).observe(seconds);
+        if (!ok) metrics.redisErrors.inc();
+      },
+      onReconnect: () => metrics.redisReconnects.inc(),
+      onError: () => metrics.redisErrors.inc(),
+    },
+    onBackgroundError: (error) =>
+      log("error", { during: "background", error: String(error) }, "error"),
+  });
+  if (store.cluster) log("cluster", { node: store.nodeId });
   const tracing = createTracing("huayi-im");
-  const hub: Hub = new Hub({ ...config, metrics, tracing }, store, log);
+  const hub = late.hub = new Hub(
+    { ...config, metrics, tracing, cluster: store.cluster },
+    store,
+    log,
+  );
   const authenticator = await createAuthenticator(config.auth, config.authSecret, store.directory);
   let upgrading = 0;
   const handler = createApiHandler({
@@ -121,56 +142,30 @@ export async function serve(config: Config, options: ServeOptions): Promise<Runn
       },
     });
   } catch (error) {
-    await closeStore(store);
+    await store.close();
     throw error;
   }
   hub.start(signal);
   if (metrics) monitorEventLoopLag({ signal, histogram: metrics.eventLoopLag });
   const host = listener.hostname.includes(":") ? `[${listener.hostname}]` : listener.hostname;
-  const finished = listener.finished.then(() => closeStore(store));
+  const finished = listener.finished.then(() => store.close());
   return { url: `http://${host}:${listener.port}`, finished };
 }
 
-function createMetrics(hub: () => Hub, store: Store): ServerMetrics {
+// Read at scrape time; 0 until the hub and the store exist.
+function createMetrics(late: { hub?: Hub; store?: Store }): ServerMetrics {
   return createServerMetrics({
-    connectionsOpen: () => hub().connectionCount,
-    usersOnline: () => hub().connectionCount,
-    mailboxEntries: () => store.mailbox.stats().entries,
-    storeBytes: () => store.mailbox.stats().bytes,
-    users: () => store.directory.stats().users,
-    topics: () => store.directory.stats().topics,
-    outboxFrames: () => hub().stats().outboxFrames,
+    connectionsOpen: () => late.hub?.connectionCount ?? 0,
+    usersOnline: () => late.hub?.connectionCount ?? 0,
+    mailboxEntries: () => late.store?.mailbox.stats().entries ?? 0,
+    storeBytes: () => late.store?.mailbox.stats().bytes ?? 0,
+    users: () => late.store?.directory.stats().users ?? 0,
+    topics: () => late.store?.directory.stats().topics ?? 0,
+    outboxFrames: () => late.hub?.stats().outboxFrames ?? 0,
   });
 }
 
 function limiter(ratePerSecond: number): RateLimiter | undefined {
   if (ratePerSecond === 0) return undefined;
   return new RateLimiter({ ratePerSecond, burst: ratePerSecond * 10, maxKeys: LIMITER_KEYS });
-}
-
-interface Store {
-  readonly directory: Directory;
-  readonly mailbox: Mailbox;
-}
-
-function openStore(config: Config, onAppended: (user: string, entry: Entry) => void): Store {
-  const mailbox = new MemoryMailbox({
-    offlineTtlMs: config.offlineTtlMs,
-    historyTtlMs: config.historyTtlMs,
-    mailboxMax: config.mailboxMax,
-    maxBytes: config.storeMaxBytes,
-    maxMailboxes: config.maxUsers,
-    onAppended,
-  });
-  const directory = new MemoryDirectory({
-    sessionTtlMs: config.sessionTtlMs,
-    maxUsers: config.maxUsers,
-    maxTopics: config.maxTopics,
-    maxSessions: config.maxUsers,
-  });
-  return { directory, mailbox };
-}
-
-async function closeStore(store: Store): Promise<void> {
-  await Promise.all([store.mailbox.close(), store.directory.close()]);
 }

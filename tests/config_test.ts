@@ -30,6 +30,8 @@ const TABLE = [
   ["IM_METRICS", "--metrics", "metrics", "on"],
   ["IM_LOG_FORMAT", "--log-format", "logFormat", "text"],
   ["IM_LOG_LEVEL", "--log-level", "logLevel", "info"],
+  ["IM_REDIS_URL", "--redis-url", "redisUrl", ""],
+  ["IM_NODE_ID", "--node-id", "nodeId", ""],
 ] as const;
 
 const NUMERIC = TABLE.filter(([, , , fallback]) => typeof fallback === "number");
@@ -80,6 +82,18 @@ Deno.test("config: allowed origins are a comma-separated list of exact origins",
       bad,
     );
   }
+});
+
+Deno.test("config: a Redis URL and a node id are checked at start", () => {
+  const config = parseConfig(
+    { IM_REDIS_URL: "redis://127.0.0.1:6380/2", IM_NODE_ID: "node-a" },
+    [],
+  );
+  assert.deepEqual([config.redisUrl, config.nodeId], ["redis://127.0.0.1:6380/2", "node-a"]);
+  for (const bad of ["http://x", "redis://", "redis://h/x", "localhost:6379"]) {
+    assert.throws(() => parseConfig({ IM_REDIS_URL: bad }, []), configError("IM_REDIS_URL"), bad);
+  }
+  assert.throws(() => parseConfig({ IM_NODE_ID: "a b" }, []), configError("IM_NODE_ID"));
 });
 
 Deno.test("config: token mode needs a secret of 16 characters or more", () => {

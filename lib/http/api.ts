@@ -13,6 +13,7 @@
 
 import type { Authenticator } from "../auth/authenticator.ts";
 import { Failure, type FailureKind } from "../protocol/errors.ts";
+import { StoreUnavailableError } from "../store/store_error.ts";
 import type { Hub } from "../realtime/hub.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { isName } from "../protocol/names.ts";
@@ -311,6 +312,13 @@ export function createApiHandler(
           ? {}
           : { "retry-after": String(error.retryAfterSeconds) };
         return count(pattern, json(STATUS[error.kind], { error: error.message }, headers));
+      }
+      if (error instanceof StoreUnavailableError) {
+        deps.metrics?.refused("store_unavailable").inc();
+        const message = error.outcome === "not_applied"
+          ? "the store is unavailable; nothing was done, try again"
+          : "the store is unavailable; retry with the same Idempotency-Key to learn the outcome";
+        return count(pattern, json(503, { error: message }, { "retry-after": "1" }));
       }
       deps.log(
         "error",

@@ -29,6 +29,8 @@ export const Close = {
   abnormal: { code: 1006, reason: "connection lost" },
   /** The server could not read the user's mailbox; the client reconnects and resumes. */
   internalError: { code: 1011, reason: "internal error" },
+  /** The cluster's store came back without its data: seqs start again, so clients resume. */
+  storeReset: { code: 1012, reason: "store restarted" },
   /** An incoming frame was larger than `IM_MAX_FRAME_BYTES`. */
   tooBig: { code: 1009, reason: "frame too large" },
   /** `POST /api/logout` ended the session. */

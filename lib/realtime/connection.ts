@@ -68,6 +68,9 @@ export type OnConnectionError = (connection: Connection, error: unknown) => void
 // The writer stops taking frames from the outbox while the socket holds more
 // than this many unsent bytes (a server-side WebSocket has no drain event).
 const HIGH_WATER_BYTES = 64 * 1024;
+// Frames kept from before the start (the mailbox is asked where to begin);
+// a client has no reason to send more than a ping or two by then.
+const EARLY_FRAMES = 16;
 const MAX_POLL_MS = 50;
 
 /**
@@ -121,6 +124,8 @@ export class Connection {
   #reading = false;
   #fullSince = 0;
   #waiting = false;
+  // Frames the client sent before start(): answered after `first`, in order.
+  #early: unknown[] | undefined = [];
 
   /**
    * @param session The session the socket belongs to.
@@ -149,6 +154,11 @@ export class Connection {
     this.#onError = onError;
     this.#outbox = new Channel(options.outboxCapacity);
     this.heartbeat = new Heartbeat(options, Date.now());
+    this.#socket.onmessage = (event) => {
+      if (!this.#early) return this.#onFrame(event.data);
+      this.session.lastSeen = Date.now();
+      if (this.#early.length < EARLY_FRAMES) this.#early.push(event.data);
+    };
     this.#socket.onclose = (event) => this.close(closedByClient(event.code, event.reason));
     this.#socket.onerror = () => this.close(Close.abnormal);
   }
@@ -188,8 +198,10 @@ export class Connection {
     if (this.closed) return;
     this.#cursor = cursor;
     if (first !== undefined) this.#outbox.trySend({ frame: first });
-    // Frames are read from now on, so an early ping's ack cannot overtake `first`.
-    this.#socket.onmessage = (event) => this.#onFrame(event.data);
+    // Answered only now, so an early ping's ack cannot overtake `first`.
+    const early = this.#early ?? [];
+    this.#early = undefined;
+    for (const data of early) this.#onFrame(data);
     this.#writeLoop();
     this.#refill();
   }
@@ -210,6 +222,16 @@ export class Connection {
       this.#markFull();
       this.#refill();
     }
+  }
+
+  /**
+   * Reads the mailbox again from the cursor: offers may have been missed
+   * (a cluster's wake-ups are best effort).
+   */
+  resync(): void {
+    if (this.closed) return;
+    this.#behind = true;
+    this.#refill();
   }
 
   /** Sends a heartbeat probe with the given id. */
@@ -309,15 +331,21 @@ export class Connection {
       while (this.#behind && !this.closed) {
         const room = this.#outbox.capacity - this.#outbox.size;
         if (room <= 0) return this.#markFull();
+        const offeredBefore = this.#latest;
         const entries = await this.#mailbox.read(this.username, this.#cursor, room);
         if (this.closed) return;
         for (const entry of entries) {
           if (entry.seq > this.#cursor && !this.#take(entry)) return this.#markFull();
         }
-        // Fewer than asked: nothing more was committed when it was read. If
-        // something was offered meanwhile, read again; if the read found
-        // nothing at all, what was offered has been purged since.
-        if (entries.length < room && (this.#cursor >= this.#latest || entries.length === 0)) {
+        // Fewer than asked: nothing more was committed when it was read. An
+        // entry offered while the read was on its way may be missing from it
+        // (a remote store): read again. Otherwise, caught up — also when an
+        // entry offered earlier was not found: it has been purged since.
+        const offeredDuring = this.#latest > offeredBefore;
+        if (
+          entries.length < room && !offeredDuring &&
+          (this.#cursor >= this.#latest || entries.length === 0)
+        ) {
           this.#behind = false;
         }
       }

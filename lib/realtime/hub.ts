@@ -19,6 +19,8 @@ import { resumed, systemNotice } from "../protocol/frames.ts";
 import { type Message, newMessageId } from "../protocol/messages.ts";
 import type { SendRequest } from "../protocol/requests.ts";
 import type { Directory, NamePage, PageQuery } from "../store/directory.ts";
+import { LocalPresence } from "../store/presence_local.ts";
+import type { Presence } from "../store/presence.ts";
 import type { Entry, HistoryPage, HistoryQuery, Mailbox } from "../store/mailbox.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { HubMetrics } from "../telemetry/server_metrics.ts";
@@ -32,12 +34,20 @@ export interface HubOptions extends ConnectionOptions {
   metrics?: HubMetrics;
   /** Spans around sends and topic deletions, if traced. */
   tracing?: Tracing;
+  /**
+   * One of several nodes: sessions can end on another node, which tells
+   * this one through {@linkcode Hub.sessionEnded} — best effort, so the
+   * clock also re-checks this node's sockets' sessions.
+   */
+  cluster?: boolean;
 }
 
 /** Where the hub keeps everything that outlives a socket. */
 export interface HubStore {
   readonly directory: Directory;
   readonly mailbox: Mailbox;
+  /** Who is online; this node's sockets alone when absent. */
+  readonly presence?: Presence;
 }
 
 /** An accepted send: the 200 body of `POST /api/messages`. */
@@ -92,13 +102,16 @@ export class Hub {
   readonly #options: HubOptions;
   readonly #directory: Directory;
   readonly #mailbox: Mailbox;
+  readonly #presence: Presence;
   readonly #log: Logger;
   readonly #connections = new Map<string, Connection>();
   // Sessions a newer login replaced, so a late socket of theirs gets 4001, not 4000.
   readonly #replaced = new WeakSet<Session>();
+  readonly #rechecking = new Set<Connection>();
   #clock: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
   #sweeping = false;
+  #refreshedAt = 0;
   #lastSentAt = 0;
 
   /**
@@ -110,6 +123,7 @@ export class Hub {
     this.#options = options;
     this.#directory = store.directory;
     this.#mailbox = store.mailbox;
+    this.#presence = store.presence ?? new LocalPresence();
     this.#log = log;
   }
 
@@ -150,8 +164,7 @@ export class Hub {
     }
     if (result.replaced) {
       this.#replaced.add(result.replaced);
-      const connection = this.#connections.get(username);
-      if (connection?.session.sid === result.replaced.sid) connection.close(Close.sessionReplaced);
+      this.sessionEnded(result.replaced.sid, username, "replaced");
     }
     this.#log("login", { user: username, replaced: result.replaced !== undefined });
     return result.session;
@@ -160,9 +173,18 @@ export class Hub {
   /** Ends `session`; its socket closes with 4000. */
   async logout(session: Session): Promise<void> {
     await this.#directory.closeSession(session);
-    const connection = this.#connections.get(session.username);
-    if (connection?.session.sid === session.sid) connection.close(Close.loggedOut);
+    this.sessionEnded(session.sid, session.username, "logged_out");
     this.#log("logout", { user: session.username });
+  }
+
+  /**
+   * The session `sid` of `user` ended (here or on another node): its socket
+   * here, if any, closes with 4001 (replaced) or 4000.
+   */
+  sessionEnded(sid: string, user: string, reason: "replaced" | "logged_out"): void {
+    const connection = this.#connections.get(user);
+    if (connection?.session.sid !== sid) return;
+    connection.close(reason === "replaced" ? Close.sessionReplaced : Close.loggedOut);
   }
 
   /** The live session for `sid`, marked as having shown a sign of life. */
@@ -194,6 +216,7 @@ export class Hub {
     // Registered before the mailbox is asked where to start, so no entry
     // committed meanwhile is missed: the connection starts behind, reading.
     this.#connections.set(session.username, connection);
+    this.#presence.online(session.username);
     this.#options.metrics?.connectionsAccepted.inc();
     this.#begin(connection, since);
   }
@@ -226,6 +249,32 @@ export class Hub {
     }
   }
 
+  /**
+   * Wake-ups from other nodes may have been missed: every socket here reads
+   * its mailbox again from its cursor. When the store lost its data
+   * (`lost`), seqs start again, so the sockets are closed and clients
+   * resume (they are told `recovered: false`).
+   */
+  resync(lost: boolean): void {
+    for (const connection of [...this.#connections.values()]) {
+      if (lost) connection.close(Close.storeReset);
+      else connection.resync();
+    }
+    this.#log("resync", { sockets: this.#connections.size, lost }, lost ? "warn" : "info");
+  }
+
+  /** Hands a transient frame to `user`'s socket if it is here (relayed from another node). */
+  notifyLocal(user: string, frame: string): void {
+    this.#connections.get(user)?.notify(frame);
+  }
+
+  // A frame for `user`'s socket, wherever it is.
+  #notify(user: string, frame: string): void {
+    const connection = this.#connections.get(user);
+    if (connection) connection.notify(frame);
+    else if (this.#options.cluster) this.#presence.relay(user, frame);
+  }
+
   /** Offers a committed entry to its user's socket, if they have one here. */
   offer(user: string, entry: Entry): void {
     this.#connections.get(user)?.offer(entry);
@@ -234,6 +283,7 @@ export class Hub {
   #onClosed = (connection: Connection, why: CloseReason): void => {
     if (this.#connections.get(connection.username) === connection) {
       this.#connections.delete(connection.username);
+      this.#presence.offline(connection.username);
     }
     this.#options.metrics?.closed(why.code).inc();
     const event = why === Close.slowConsumer ? "slow-consumer" : "disconnect";
@@ -251,12 +301,8 @@ export class Hub {
   // ---- presence ----
 
   /** Users who ever logged in, by name; `online` keeps those with a live socket. */
-  async users(query: PageQuery & { online: boolean }): Promise<NamePage> {
-    if (!query.online) return await this.#directory.users(query);
-    const online = [...this.#connections.keys()].sort();
-    const from = query.after === undefined ? 0 : online.findIndex((name) => name > query.after!);
-    const names = from === -1 ? [] : online.slice(from, from + (query.limit ?? online.length));
-    return { names, total: online.length };
+  users(query: PageQuery & { online: boolean }): Promise<NamePage> {
+    return query.online ? this.#presence.list(query) : this.#directory.users(query);
   }
 
   // ---- topics ----
@@ -357,7 +403,7 @@ export class Hub {
       // refused send changes no membership either.
       const members = await this.#directory.members(topic);
       if (!members) {
-        this.#connections.get(from)?.notify(systemNotice("__topic_not_found__", topic));
+        this.#notify(from, systemNotice("__topic_not_found__", topic));
         throw topicNotFound(topic);
       }
       message = {
@@ -380,7 +426,7 @@ export class Hub {
         (message.kind === "direct"
           ? this.#options.metrics?.acceptedDirect
           : this.#options.metrics?.acceptedTopic)?.inc();
-        return { id: message.id, sentAt: message.sentAt };
+        return { id: message.id, sentAt: result.sentAt ?? message.sentAt };
       case "replayed":
         return { id: result.id, sentAt: result.sentAt };
       case "key_conflict":
@@ -452,13 +498,54 @@ export class Hub {
       }
       const verdict = connection.heartbeat.check(now, connection.session.lastSeen);
       if (verdict.action === "probe") connection.probe(verdict.id);
-      else if (verdict.action === "close") connection.close(Close.heartbeatTimeout);
+      else if (verdict.action === "close" && verdict.why === "silent" && this.#options.cluster) {
+        this.#closeIfSilent(connection);
+      } else if (verdict.action === "close") connection.close(Close.heartbeatTimeout);
+    }
+    // Presence entries live for the client timeout: refresh them well within it.
+    if (now - this.#refreshedAt >= Math.max(1000, this.#options.clientTimeoutMs / 3)) {
+      this.#refreshedAt = now;
+      this.#presence.refresh([...this.#connections.keys()]);
+      if (this.#options.cluster) this.#checkSessions();
     }
     if (this.#sweeping) return;
     this.#sweeping = true;
     Promise.all([this.#mailbox.sweep(), this.#directory.sweep()])
       .catch((error) => this.#log("error", { during: "sweep", error: String(error) }, "error"))
       .finally(() => this.#sweeping = false);
+  }
+
+  // In a cluster the user's HTTP requests may go to other nodes: the session
+  // in the store knows their last sign of life.
+  async #closeIfSilent(connection: Connection): Promise<void> {
+    if (this.#rechecking.has(connection)) return;
+    this.#rechecking.add(connection);
+    try {
+      const stored = await this.#directory.session(connection.session.sid);
+      const lastSeen = Math.max(connection.session.lastSeen, stored?.lastSeen ?? 0);
+      connection.session.lastSeen = lastSeen;
+      if (Date.now() - lastSeen > this.#options.clientTimeoutMs) {
+        connection.close(Close.heartbeatTimeout);
+      }
+    } catch {
+      // The store is away: judge by what this node saw.
+      connection.close(Close.heartbeatTimeout);
+    } finally {
+      this.#rechecking.delete(connection);
+    }
+  }
+
+  // Word of a session ended on another node may be lost: a socket whose session ended
+  // while this node missed the event is closed here, a little later.
+  async #checkSessions(): Promise<void> {
+    for (const connection of [...this.#connections.values()]) {
+      try {
+        const live = await this.#directory.session(connection.session.sid);
+        if (!live) this.sessionEnded(connection.session.sid, connection.username, "logged_out");
+      } catch {
+        return; // the store is away: try again on a later tick
+      }
+    }
   }
 
   #stop(): void {

@@ -46,8 +46,14 @@ export interface AppendRequest {
 
 /** What became of an {@linkcode AppendRequest}. */
 export type AppendResult =
-  /** Committed; `seqs` in the order of `recipients`, then the own copy's. */
-  | { readonly kind: "appended"; readonly seqs: readonly number[] }
+  /**
+   * Committed; `seqs` in the order of `recipients`, then the own copy's.
+   * `sentAt`, when present, is the time the engine stored instead of
+   * `message.sentAt`: a cluster engine moves it forward to the newest time
+   * stored so far, so every mailbox stays in sent-at order even when the
+   * nodes' clocks differ. The server answers it as the send's `sent-at`.
+   */
+  | { readonly kind: "appended"; readonly seqs: readonly number[]; readonly sentAt?: number }
   /** The same key and body were accepted before: nothing was appended now. */
   | { readonly kind: "replayed"; readonly id: string; readonly sentAt: number }
   /** The same key came with another body: nothing was appended. */

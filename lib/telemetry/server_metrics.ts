@@ -59,7 +59,7 @@ export interface ServerMetrics extends HubMetrics {
 
 // The codes the server sends, and the standard ones a client or the network
 // causes; any other client-chosen code is "other", so the series stay few.
-const KNOWN_CODES = new Set([1000, 1001, 1005, 1006, 1009, 1011, 4000, 4001, 4008, 4009]);
+const KNOWN_CODES = new Set([1000, 1001, 1005, 1006, 1009, 1011, 1012, 4000, 4001, 4008, 4009]);
 // Round trips on loopback take tens of microseconds; commits and deliveries more.
 const FAST_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1];
 

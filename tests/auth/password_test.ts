@@ -19,16 +19,6 @@ function independentHash(password: string, N: number, r: number, p: number, salt
   return `scrypt$${N}$${r}$${p}$${salt.toString("base64")}$${key.toString("base64")}`;
 }
 
-async function minimumMs(runs: number, work: () => Promise<unknown>): Promise<number> {
-  let best = Infinity;
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    await work();
-    best = Math.min(best, performance.now() - start);
-  }
-  return best;
-}
-
 Deno.test("password: a hash has the documented format and verifies its password", async () => {
   const stored = await hashPassword(PASSWORD);
   assert.match(stored, FORMAT);
@@ -111,14 +101,11 @@ Deno.test("password: malformed stored strings verify as false without throwing",
       `${key.slice(0, -2)}9=`,
     ]),
   };
-  // Each is refused by parsing alone, before any hashing: a corrupted row cannot cost more
-  // than a real login.
-  const oneHash = await minimumMs(1, () => verifyPassword(PASSWORD, good));
+  // Each is refused by parsing alone, before any hashing ("p too costly" would otherwise take
+  // minutes and time the test out): a corrupted row cannot cost more than a real login.
+  assert.equal(await verifyPassword(PASSWORD, good), true);
   for (const [name, stored] of Object.entries(cases)) {
-    const start = performance.now();
     assert.equal(await verifyPassword(PASSWORD, stored), false, name);
-    const elapsed = performance.now() - start;
-    assert.ok(elapsed < oneHash / 2, `${name}: ${elapsed} ms, a hash takes ${oneHash} ms`);
   }
 });
 
@@ -129,22 +116,25 @@ Deno.test("password: DUMMY_PASSWORD_HASH matches nothing and has today's paramet
   }
 });
 
-Deno.test("password: an unknown user (dummy hash) costs about what a wrong password costs", async () => {
-  const stored = await hashPassword(PASSWORD);
-  const wrong = await minimumMs(3, () => verifyPassword("wrong password", stored));
-  const unknown = await minimumMs(3, () => verifyPassword("wrong password", DUMMY_PASSWORD_HASH));
-  const malformed = await minimumMs(3, () => verifyPassword("wrong password", "garbage"));
-  assert.ok(unknown > wrong / 2 && unknown < wrong * 2, `${unknown} ms vs ${wrong} ms`);
-  assert.ok(malformed < wrong / 10, "a malformed hash is refused without hashing");
+Deno.test("password: an unknown user (dummy hash) costs what a wrong password costs", async () => {
+  // The same work, by construction: the dummy hash has a real hash's parameters and sizes, so
+  // verifying against it is one scrypt derivation of the same cost. (Timing it here would only
+  // measure the machine; the benchmark is the place for figures.)
+  const fields = (stored: string) => stored.split("$");
+  const real = fields(await hashPassword(PASSWORD));
+  const dummy = fields(DUMMY_PASSWORD_HASH);
+  assert.deepEqual(dummy.slice(0, 4), real.slice(0, 4), "scheme, N, r and p");
+  assert.equal(atob(dummy[4]).length, atob(real[4]).length, "salt size");
+  assert.equal(atob(dummy[5]).length, atob(real[5]).length, "key size");
 });
 
 Deno.test("password: hashing leaves the event loop free", async () => {
-  const start = performance.now();
-  const pending = hashPassword(PASSWORD);
-  const synchronous = performance.now() - start;
-  await pending;
-  const total = performance.now() - start;
-  assert.ok(synchronous < total / 4, `blocked ${synchronous} ms of ${total} ms`);
+  // A timer set after hashing starts fires before the hash is done: the work is on a pool.
+  const order: string[] = [];
+  const hashed = hashPassword(PASSWORD).then(() => order.push("hash"));
+  await new Promise((resolve) => setTimeout(resolve, 0)).then(() => order.push("timer"));
+  await hashed;
+  assert.deepEqual(order, ["timer", "hash"]);
 });
 
 Deno.test("password: validatePassword applies 8 to 256 characters, counted as code points", () => {

@@ -28,6 +28,19 @@ export interface ApiOptions {
   headers?: Record<string, string>;
 }
 
+/**
+ * Which node of `server` a call goes to: one node unless the harness runs
+ * a cluster; then each user's calls go to one node, chosen by the sid (or
+ * the name logging in), and their socket by another hash, so a test's users
+ * and their two channels spread over the nodes.
+ */
+export function nodeFor(server: TestServer, key: string): string {
+  if (server.urls.length === 1) return server.url;
+  let hash = 0;
+  for (let i = 0; i < key.length; i++) hash = (hash * 31 + key.charCodeAt(i)) >>> 0;
+  return server.urls[hash % server.urls.length];
+}
+
 /** Calls the API and parses the JSON answer (every `/api/` answer is JSON). */
 export async function api(
   server: TestServer,
@@ -42,7 +55,9 @@ export async function api(
     body = JSON.stringify(options.body);
     if (!headers.has("content-type")) headers.set("content-type", "application/json");
   }
-  const response = await fetch(server.url + path, { method, headers, body });
+  const name = (options.body as { username?: unknown } | undefined)?.username;
+  const key = options.sid ?? (typeof name === "string" ? name : path);
+  const response = await fetch(nodeFor(server, key) + path, { method, headers, body });
   const text = await response.text();
   let parsed: Json = text;
   try {
@@ -164,7 +179,8 @@ export class TestSocket {
     sid: string,
     options: OpenOptions = {},
   ): Promise<TestSocket> {
-    let url = `${server.wsUrl}/api/ws?sid=${encodeURIComponent(sid)}`;
+    const base = nodeFor(server, `${sid}#ws`).replace(/^http/, "ws");
+    let url = `${base}/api/ws?sid=${encodeURIComponent(sid)}`;
     if (options.since !== undefined) url += `&since=${options.since}`;
     const socket = new TestSocket(url, options.since !== undefined);
     await socket.opened;

@@ -16,20 +16,37 @@ export interface ProcessOptions {
   fileLimit?: number;
 }
 
-/** A server child process. */
+/**
+ * With `HUAYI_TEST_CLUSTER=N` in the environment, every {@linkcode TestServer}
+ * is a cluster of N nodes on its own redis-server, and the test clients
+ * (`client.ts`) spread each test's users over the nodes: the v1 suite run as
+ * it is proves a cluster behaves as one server.
+ */
+const CLUSTER_NODES = Number(Deno.env.get("HUAYI_TEST_CLUSTER") ?? "0");
+
+/** A server child process (or, in cluster mode, the nodes of a cluster). */
 export class TestServer {
+  /** The first node's address. */
   readonly url: string;
   readonly wsUrl: string;
-  readonly #child: Deno.ChildProcess;
+  /** Every node's address (one, unless in cluster mode). */
+  readonly urls: readonly string[];
+  readonly #children: Deno.ChildProcess[];
   readonly #stderr: string[];
-  #status: Promise<Deno.CommandStatus>;
+  readonly #stopRedis: (() => Promise<void>) | undefined;
 
-  private constructor(child: Deno.ChildProcess, url: string, stderr: string[]) {
-    this.#child = child;
-    this.url = url;
-    this.wsUrl = url.replace(/^http/, "ws");
+  private constructor(
+    children: Deno.ChildProcess[],
+    urls: string[],
+    stderr: string[],
+    stopRedis?: () => Promise<void>,
+  ) {
+    this.#children = children;
+    this.urls = urls;
+    this.url = urls[0];
+    this.wsUrl = this.url.replace(/^http/, "ws");
     this.#stderr = stderr;
-    this.#status = child.status;
+    this.#stopRedis = stopRedis;
   }
 
   /**
@@ -41,83 +58,114 @@ export class TestServer {
     env: Record<string, string> = {},
     process: ProcessOptions = {},
   ): Promise<TestServer> {
-    const args = [
-      "run",
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      MAIN,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-    ];
-    for (const [name, value] of Object.entries(flags)) args.push(`--${name}`, String(value));
-    // `exec` keeps the pid the server's own, so signals reach it.
-    const command = process.fileLimit === undefined ? { program: Deno.execPath(), args } : {
-      program: "bash",
-      args: ["-c", `ulimit -n ${process.fileLimit} && exec "$0" "$@"`, Deno.execPath(), ...args],
-    };
-    const child = new Deno.Command(command.program, {
-      args: command.args,
-      env,
-      stdout: "piped",
-      stderr: "piped",
-      stdin: "null",
-    })
-      .spawn();
     const stderr: string[] = [];
-    collectLines(child.stderr, stderr);
-    const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let seen = "";
-    while (true) {
-      const { value, done } = await lines.read();
-      if (done) throw new Error(`server exited before listening:\n${stderr.join("\n")}`);
-      seen += value;
-      const match = seen.match(/listening on (http:\/\/\S+)/);
-      if (match) {
-        // Keep draining stdout so the child never blocks on a full pipe.
-        (async () => {
-          while (!(await lines.read()).done);
-        })();
-        return new TestServer(child, match[1], stderr);
-      }
+    if (CLUSTER_NODES < 2 || "redis-url" in flags) {
+      const { child, url } = await spawn(flags, env, process, stderr);
+      return new TestServer([child], [url], stderr);
     }
+    // Imported here so single-node runs never load the Redis helpers.
+    const { RedisServer } = await import("../redis/redis_server.ts");
+    const redis = await RedisServer.start();
+    const nodes = await Promise.all(
+      Array.from(
+        { length: CLUSTER_NODES },
+        (_, i) =>
+          spawn({ ...flags, "redis-url": redis.url, "node-id": `node-${i}` }, env, process, stderr),
+      ),
+    );
+    return new TestServer(
+      nodes.map((node) => node.child),
+      nodes.map((node) => node.url),
+      stderr,
+      () => redis.kill9(),
+    );
   }
 
-  /** The server's process id. */
+  /** The (first) server's process id. */
   get pid(): number {
-    return this.#child.pid;
+    return this.#children[0].pid;
   }
 
-  /** The server's resident memory now, in bytes (Linux). */
+  /** The (first) server's resident memory now, in bytes (Linux). */
   async rss(): Promise<number> {
-    const status = await Deno.readTextFile(`/proc/${this.#child.pid}/status`);
+    const status = await Deno.readTextFile(`/proc/${this.pid}/status`);
     return Number(status.match(/^VmRSS:\s+(\d+) kB/m)![1]) * 1024;
   }
 
-  /** Lines the server has written to stderr so far. */
+  /** Lines the server (every node) has written to stderr so far. */
   get log(): readonly string[] {
     return this.#stderr;
   }
 
-  /** Sends a signal and waits for the process to exit. */
+  /** Sends a signal to every node, waits for them to exit, and returns the first's status. */
   async stop(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
-    try {
-      this.#child.kill(signal);
-    } catch {
-      // Already exited.
+    for (const child of this.#children) {
+      try {
+        child.kill(signal);
+      } catch {
+        // Already exited.
+      }
     }
-    return await this.#status;
+    const statuses = await Promise.all(this.#children.map((child) => child.status));
+    await this.#stopRedis?.();
+    return statuses[0];
   }
 
-  /** The exit status, once the process ends. */
+  /** The (first) server's exit status, once it ends. */
   get status(): Promise<Deno.CommandStatus> {
-    return this.#status;
+    return this.#children[0].status;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
+  }
+}
+
+async function spawn(
+  flags: ServerFlags,
+  env: Record<string, string>,
+  process: ProcessOptions,
+  stderr: string[],
+): Promise<{ child: Deno.ChildProcess; url: string }> {
+  const args = [
+    "run",
+    "--allow-net",
+    "--allow-env",
+    "--allow-read",
+    MAIN,
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+  ];
+  for (const [name, value] of Object.entries(flags)) args.push(`--${name}`, String(value));
+  // `exec` keeps the pid the server's own, so signals reach it.
+  const command = process.fileLimit === undefined ? { program: Deno.execPath(), args } : {
+    program: "bash",
+    args: ["-c", `ulimit -n ${process.fileLimit} && exec "$0" "$@"`, Deno.execPath(), ...args],
+  };
+  const child = new Deno.Command(command.program, {
+    args: command.args,
+    env,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  collectLines(child.stderr, stderr);
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (true) {
+    const { value, done } = await lines.read();
+    if (done) throw new Error(`server exited before listening:\n${stderr.join("\n")}`);
+    seen += value;
+    const match = seen.match(/listening on (http:\/\/\S+)/);
+    if (match) {
+      // Keep draining stdout so the child never blocks on a full pipe.
+      (async () => {
+        while (!(await lines.read()).done);
+      })();
+      return { child, url: match[1] };
+    }
   }
 }
 

@@ -40,15 +40,15 @@ Deno.test("heartbeat: the server probes with fresh ids; three unanswered probes 
 
 Deno.test("heartbeat: a client that answers probes stays connected", async () => {
   await using server = await TestServer.start({
-    "probe-interval-ms": 50,
-    "probe-max-misses": 2,
-    "client-timeout-ms": 5000,
+    "probe-interval-ms": 100,
+    "probe-max-misses": 3,
+    "client-timeout-ms": 10_000,
   });
   const ron = await login(server, "Ron_W");
   await using socket = await TestSocket.open(server, ron);
-  await new Promise((resolve) => setTimeout(resolve, 600));
+  await new Promise((resolve) => setTimeout(resolve, 1200));
   assert.equal(socket.socket.readyState, WebSocket.OPEN);
-  // Two unanswered probes would have closed it after ~100 ms: it was probed, and answered, all along.
+  // Three unanswered probes would have closed it after ~300 ms: it was probed, and answered, all along.
   assert.ok(socket.probesAnswered >= 6, `probes answered: ${socket.probesAnswered}`);
 });
 

@@ -22,7 +22,7 @@ Deno.test("slow consumer: closed with 4009, others unaffected, nothing lost or d
   const raw = await RawSocket.connect(server.url, `/api/ws?sid=${slow}`);
   await using speedy = await TestSocket.open(server, fast);
   await eventually(async () =>
-    (await api(server, "GET", "/api/stats", { sid: harry })).body.online === 2
+    (await api(server, "GET", "/api/users?online=true", { sid: harry })).body.total === 2
   );
 
   const fastArrivals: number[] = [];

@@ -1,0 +1,4 @@
+import { testMailbox } from "./mailbox_contract.ts";
+import { mailboxEngine } from "./redis_engines.ts";
+
+testMailbox("redis", mailboxEngine);

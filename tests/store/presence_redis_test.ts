@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { RedisClient } from "../../lib/redis/client.ts";
+import { RedisPresence } from "../../lib/store/presence_redis.ts";
+import { RedisServer } from "../redis/redis_server.ts";
+
+async function twoNodes(ttlMs = 60_000) {
+  const server = await RedisServer.start();
+  const a = await RedisClient.connect(server.url);
+  const b = await RedisClient.connect(server.url);
+  const errors: unknown[] = [];
+  const nodeA = new RedisPresence({ redis: a, nodeId: "a", ttlMs, onError: (e) => errors.push(e) });
+  const nodeB = new RedisPresence({ redis: b, nodeId: "b", ttlMs, onError: (e) => errors.push(e) });
+  return {
+    server,
+    nodeA,
+    nodeB,
+    errors,
+    async [Symbol.asyncDispose]() {
+      a.close();
+      b.close();
+      await server.stop();
+    },
+  };
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 30));
+
+Deno.test("presence (redis): every node sees who is online anywhere, by name, paged", async () => {
+  await using cluster = await twoNodes();
+  cluster.nodeA.online("Ron_W");
+  cluster.nodeB.online("Harry");
+  cluster.nodeB.online("Hermione");
+  await settle();
+  assert.deepEqual(await cluster.nodeA.list({}), {
+    names: ["Harry", "Hermione", "Ron_W"],
+    total: 3,
+  });
+  assert.deepEqual(await cluster.nodeB.list({ after: "Harry", limit: 1 }), {
+    names: ["Hermione"],
+    total: 3,
+  });
+  cluster.nodeB.offline("Harry");
+  await settle();
+  assert.deepEqual((await cluster.nodeA.list({})).names, ["Hermione", "Ron_W"]);
+  assert.deepEqual(cluster.errors, []);
+});
+
+Deno.test("presence (redis): a node removes only its own entry (compare-and-delete)", async () => {
+  await using cluster = await twoNodes();
+  cluster.nodeA.online("Ron_W");
+  await settle();
+  cluster.nodeB.online("Ron_W"); // Ron moved to node B
+  await settle();
+  cluster.nodeA.offline("Ron_W"); // node A's old socket closes late
+  await settle();
+  assert.deepEqual((await cluster.nodeA.list({})).names, ["Ron_W"], "still online on B");
+  cluster.nodeB.offline("Ron_W");
+  await settle();
+  assert.deepEqual((await cluster.nodeA.list({})).names, []);
+});
+
+Deno.test("presence (redis): entries of a node that stops refreshing lapse within the ttl", async () => {
+  await using cluster = await twoNodes(300);
+  cluster.nodeA.online("Ron_W");
+  cluster.nodeB.online("Harry");
+  await settle();
+  // Node B refreshes its users; node A has died and does not.
+  for (let i = 0; i < 4; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    cluster.nodeB.refresh(["Harry"]);
+  }
+  await settle();
+  assert.deepEqual(await cluster.nodeB.list({}), { names: ["Harry"], total: 1 });
+});
+
+Deno.test("presence (redis): a refresh claims back an entry lost while Redis was away", async () => {
+  await using cluster = await twoNodes();
+  cluster.nodeA.online("Ron_W");
+  await settle();
+  await cluster.server.command(["FLUSHALL"]);
+  assert.deepEqual((await cluster.nodeA.list({})).names, []);
+  cluster.nodeA.refresh(["Ron_W"]);
+  await settle();
+  assert.deepEqual((await cluster.nodeA.list({})).names, ["Ron_W"]);
+  await cluster.nodeA.close();
+  assert.deepEqual(
+    (await cluster.nodeB.list({})).names,
+    [],
+    "close() takes this node's users offline",
+  );
+});
