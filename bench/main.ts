@@ -214,4 +214,14 @@ async function main(): Promise<void> {
   Deno.exit(0);
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (error) {
+    // Nothing is recorded from a run that broke; the machine is free again.
+    Child.killAll();
+    unlockMachine();
+    console.error(`bench: ${(error as Error)?.message ?? error}`);
+    Deno.exit(1);
+  }
+}

@@ -199,6 +199,20 @@ export function freshDataDir(store: Store): Promise<string | undefined> {
     : Promise.resolve(undefined);
 }
 
+/**
+ * Throws unless the server opened a store in its data directory: a server
+ * that takes `--store sqlite` but runs on memory (the engine not wired in)
+ * must not produce figures labelled sqlite.
+ */
+export async function assertStoreOpened(store: Store, dataDir: string | undefined): Promise<void> {
+  if (store !== "sqlite" || !dataDir) return;
+  for await (const _ of Deno.readDir(dataDir)) return;
+  throw new Error(
+    `the server took --store sqlite but wrote nothing in --data-dir ${dataDir}: ` +
+      "it is not running on SQLite (is the engine wired into lib/stores.ts?)",
+  );
+}
+
 /** Removes a run's data directory, if it had one. */
 export async function removeDataDir(dir: string | undefined): Promise<void> {
   if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -233,6 +247,7 @@ export async function measure(spec: RunSpec): Promise<Figures> {
   const workers: Child[] = [];
   try {
     const port = (await server.waitFor(LISTENING))[1];
+    await assertStoreOpened(spec.store, dataDir);
     const url = `http://127.0.0.1:${port}`;
     const atStart = await sampleProcess(server.pid);
     const plans = await spec.plans(url);

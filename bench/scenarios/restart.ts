@@ -21,6 +21,7 @@ import { parseGauge, scrapeMetrics } from "../prometheus.ts";
 import { cpuPercent, sampleProcess } from "../proc_stats.ts";
 import { waitForQuiet } from "../quiet.ts";
 import {
+  assertStoreOpened,
   type Figures,
   freshDataDir,
   LISTENING,
@@ -151,6 +152,7 @@ export async function restart(target: Target, o: ScenarioOptions): Promise<Figur
     server = spawnServer(spec);
     let url = `http://127.0.0.1:${(await server.waitFor(LISTENING, START_TIMEOUT_MS))[1]}`;
     figures.firstStartMs = performance.now() - spawned;
+    await assertStoreOpened("sqlite", dataDir);
 
     const plan: FillPlan = {
       url,

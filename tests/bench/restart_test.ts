@@ -63,3 +63,17 @@ Deno.test("bench medianRecord: finite numbers by median, the rest from the first
   const none = medianRecord([{ lag: NaN }, { lag: NaN }]);
   assert.ok(Number.isNaN(none.lag));
 });
+
+Deno.test("bench assertStoreOpened: a sqlite run whose data directory stays empty fails", async () => {
+  const { assertStoreOpened } = await import("../../bench/run.ts");
+  const dir = await Deno.makeTempDir({ prefix: "bench-store-test-" });
+  try {
+    await assertStoreOpened("memory", dir);
+    await assertStoreOpened("sqlite", undefined);
+    await assert.rejects(assertStoreOpened("sqlite", dir), /not running on SQLite/);
+    await Deno.writeTextFile(`${dir}/huayi.db`, "");
+    await assertStoreOpened("sqlite", dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
