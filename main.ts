@@ -6,6 +6,7 @@
  */
 
 import { ConfigError, HelpRequested, parseConfig, SETTING_VARIABLES, usage } from "./lib/config.ts";
+import { DataDirError } from "./lib/store/sqlite_database.ts";
 import { StoreUnavailableError } from "./lib/store/store_error.ts";
 import { createLogger } from "./lib/telemetry/log.ts";
 import { serve } from "./lib/server.ts";
@@ -64,6 +65,7 @@ if (import.meta.main) {
       fallback: createStaticHandler(new URL("./web/", import.meta.url)),
     });
   } catch (error) {
+    if (error instanceof DataDirError) fail(error.message);
     if (error instanceof StoreUnavailableError) {
       // Not a bad setting: a supervisor may start it again once Redis is up.
       console.error(`huayi-im: ${error.message}`);

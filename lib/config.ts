@@ -188,7 +188,7 @@ const SETTINGS: readonly Setting[] = [
     key: "store",
     env: "IM_STORE",
     flag: "--store",
-    fallback: "memory",
+    fallback: "sqlite",
     meaning: "where state lives: sqlite (durable, under IM_DATA_DIR) or memory (lost on exit)",
     parse: oneOf(["sqlite", "memory"]),
   },

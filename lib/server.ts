@@ -69,6 +69,7 @@ export async function serve(config: Config, options: ServeOptions): Promise<Runn
     onAppended: (user, entry) => late.hub?.offer(user, entry),
     onResync: (lost) => late.hub?.resync(lost),
     onRelay: (user, frame) => late.hub?.notifyLocal(user, frame),
+    onCommit: metrics && ((seconds) => metrics.storeCommitSeconds.observe(seconds)),
     onSessionEnded: (session, reason) =>
       late.hub?.sessionEnded(session.sid, session.username, reason),
     redisObserver: metrics && {

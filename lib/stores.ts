@@ -1,7 +1,7 @@
 /**
- * Opens the store the configuration names: memory (`IM_STORE=memory`), or
- * Redis shared by a cluster (`IM_REDIS_URL`), with the server's hooks wired
- * into it.
+ * Opens the store the configuration names: SQLite under `IM_DATA_DIR` (the
+ * default), memory (`IM_STORE=memory`), or Redis shared by a cluster
+ * (`IM_REDIS_URL`), with the server's hooks wired into it.
  *
  * @module
  */
@@ -15,6 +15,7 @@ import type { Entry, Mailbox, MailboxOptions } from "./store/mailbox.ts";
 import { MemoryMailbox } from "./store/mailbox_memory.ts";
 import type { Presence } from "./store/presence.ts";
 import { openRedisStore } from "./store/store_redis.ts";
+import { openSqliteStore } from "./store/store_sqlite.ts";
 
 /** What the server hands the store to hear from it. */
 export interface StoreHooks {
@@ -26,6 +27,8 @@ export interface StoreHooks {
   onSessionEnded(session: Session, reason: "replaced" | "logged_out"): void;
   /** Cluster: Redis round trips, errors and reconnects, for metrics. */
   redisObserver?: RedisObserver;
+  /** SQLite: a group commit took `seconds`, for metrics. */
+  onCommit?(seconds: number): void;
   /** Something went wrong that nobody waits for (a presence update). */
   onBackgroundError(error: unknown): void;
   /** Cluster: a frame another node relayed for a user whose socket may be here. */
@@ -63,6 +66,7 @@ export interface Store {
  * ```
  *
  * @throws {StoreUnavailableError} When the cluster's Redis cannot be reached at start.
+ * @throws {DataDirError} When the data directory cannot be used or another server holds it.
  */
 export async function openStore(config: Config, hooks: StoreHooks): Promise<Store> {
   const limits: MailboxOptions = {
@@ -98,6 +102,16 @@ export async function openStore(config: Config, hooks: StoreHooks): Promise<Stor
       onRelay: hooks.onRelay,
     });
     return { ...store, cluster: true, nodeId };
+  }
+  if (config.store === "sqlite") {
+    const store = await openSqliteStore({
+      dir: config.dataDir,
+      sync: config.sync,
+      onCommit: hooks.onCommit,
+      mailbox: limits,
+      directory: directoryLimits,
+    });
+    return { ...store, cluster: false };
   }
   const mailbox = new MemoryMailbox(limits);
   const directory = new MemoryDirectory(directoryLimits);

@@ -13,7 +13,7 @@ const TABLE = [
   ["IM_MAX_BODY_BYTES", "--max-body-bytes", "maxBodyBytes", 65536],
   ["IM_SLOW_CONSUMER_MS", "--slow-consumer-ms", "slowConsumerMs", 5000],
   ["IM_MAX_FRAME_BYTES", "--max-frame-bytes", "maxFrameBytes", 65536],
-  ["IM_STORE", "--store", "store", "memory"],
+  ["IM_STORE", "--store", "store", "sqlite"],
   ["IM_DATA_DIR", "--data-dir", "dataDir", "./data"],
   ["IM_SYNC", "--sync", "sync", "normal"],
   ["IM_HISTORY_TTL_MS", "--history-ttl-ms", "historyTtlMs", 604800000],

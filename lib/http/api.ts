@@ -32,6 +32,7 @@ import { EXPOSITION_CONTENT_TYPE } from "../telemetry/metrics.ts";
 import type { ServerMetrics } from "../telemetry/server_metrics.ts";
 import type { RateLimiter } from "../util/rate_limiter.ts";
 import { type JsonBody, readJsonBody } from "./body.ts";
+import { clientAddress } from "./client_address.ts";
 import { originAllowed } from "./origin.ts";
 import { createRouter } from "./router.ts";
 import type { Session } from "../core/sessions.ts";
@@ -254,7 +255,8 @@ export function createApiHandler(
   deps: ApiDependencies,
 ): (request: Request, address?: string) => Promise<Response> {
   const match = createRouter(routes(deps));
-  return async (request, address = "") => {
+  return async (request, peer = "") => {
+    const address = clientAddress(request, peer);
     const url = new URL(request.url);
     const isApi = url.pathname === "/healthz" || url.pathname.startsWith("/api/") ||
       url.pathname === "/api" || url.pathname === "/metrics";

@@ -24,6 +24,7 @@
  * @module
  */
 
+import { StoreUnavailableError } from "./store_error.ts";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { clearImmediate, setImmediate } from "node:timers";
 
@@ -140,8 +141,16 @@ export class DataDirInUseError extends DataDirError {
  * await assert.rejects(() => database.write(() => 1), CommitError);
  * ```
  */
-export class CommitError extends Error {
+export class CommitError extends StoreUnavailableError {
   override name = "CommitError";
+
+  /**
+   * @param message What failed.
+   * @param options The underlying error as `cause`.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super("not_applied", message, options);
+  }
 }
 
 interface Write {

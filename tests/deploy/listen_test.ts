@@ -130,19 +130,20 @@ Deno.test("listen: its pings keep a socket alive past the client timeout (no pro
 
 Deno.test("listen: answers every probe, so unanswered-probe closing (4008) never happens", async () => {
   await using server = await TestServer.start({
-    "probe-interval-ms": 100,
-    "probe-max-misses": 2,
+    "probe-interval-ms": 150,
+    "probe-max-misses": 3,
   });
   const ron = await login(server, "Ron_W");
   const { result, out } = await capture({
     url: wsUrl(server, ron),
-    seconds: 1.5,
+    seconds: 2,
     pingMs: 60_000,
     heartbeats: true,
   });
   assert.equal(result.reason, "seconds", JSON.stringify(result));
   const probes = out.map((line) => JSON.parse(line)).filter((f) => f["message-type"] === "pong");
-  assert.ok(probes.length >= 8, `${probes.length} probes`);
+  // Three unanswered ones would have closed it within ~450 ms.
+  assert.ok(probes.length >= 6, `${probes.length} probes`);
   assert.ok(!server.log.some((line) => line.includes("4008")), server.log.join("\n"));
 });
 

@@ -24,6 +24,9 @@ export interface ProcessOptions {
  */
 const CLUSTER_NODES = Number(Deno.env.get("HUAYI_TEST_CLUSTER") ?? "0");
 
+/** With `HUAYI_TEST_STORE=memory`, servers use that store unless a test names one. */
+const STORE = Deno.env.get("HUAYI_TEST_STORE");
+
 /** A server child process (or, in cluster mode, the nodes of a cluster). */
 export class TestServer {
   /** The first node's address. */
@@ -33,20 +36,24 @@ export class TestServer {
   readonly urls: readonly string[];
   readonly #children: Deno.ChildProcess[];
   readonly #stderr: string[];
-  readonly #stopRedis: (() => Promise<void>) | undefined;
+  readonly #cleanUp: () => Promise<void>;
+  /** The data directory the (first) server was given, created for it unless the test named one. */
+  readonly dataDir: string;
 
   private constructor(
     children: Deno.ChildProcess[],
     urls: string[],
     stderr: string[],
-    stopRedis?: () => Promise<void>,
+    dataDir: string,
+    cleanUp: () => Promise<void>,
   ) {
     this.#children = children;
     this.urls = urls;
     this.url = urls[0];
     this.wsUrl = this.url.replace(/^http/, "ws");
     this.#stderr = stderr;
-    this.#stopRedis = stopRedis;
+    this.dataDir = dataDir;
+    this.#cleanUp = cleanUp;
   }
 
   /**
@@ -60,8 +67,22 @@ export class TestServer {
   ): Promise<TestServer> {
     const stderr: string[] = [];
     if (CLUSTER_NODES < 2 || "redis-url" in flags) {
-      const { child, url } = await spawn(flags, env, process, stderr);
-      return new TestServer([child], [url], stderr);
+      // A data directory of its own, so tests never share a SQLite store.
+      const given = flags["data-dir"];
+      const dataDir = given === undefined
+        ? await Deno.makeTempDir({ prefix: "huayi-test-" })
+        : String(given);
+      const store: ServerFlags = STORE === undefined ? {} : { store: STORE };
+      const { child, url } = await spawn(
+        { ...store, ...flags, "data-dir": dataDir },
+        env,
+        process,
+        stderr,
+      );
+      const cleanUp = given === undefined
+        ? () => Deno.remove(dataDir, { recursive: true }).catch(() => {})
+        : () => Promise.resolve();
+      return new TestServer([child], [url], stderr, dataDir, cleanUp);
     }
     // Imported here so single-node runs never load the Redis helpers.
     const { RedisServer } = await import("../redis/redis_server.ts");
@@ -77,6 +98,7 @@ export class TestServer {
       nodes.map((node) => node.child),
       nodes.map((node) => node.url),
       stderr,
+      "",
       () => redis.kill9(),
     );
   }
@@ -107,7 +129,7 @@ export class TestServer {
       }
     }
     const statuses = await Promise.all(this.#children.map((child) => child.status));
-    await this.#stopRedis?.();
+    await this.#cleanUp();
     return statuses[0];
   }
 
@@ -132,6 +154,7 @@ async function spawn(
     "--allow-net",
     "--allow-env",
     "--allow-read",
+    "--allow-write",
     MAIN,
     "--host",
     "127.0.0.1",
@@ -171,10 +194,18 @@ async function spawn(
 
 /**
  * Runs `main.ts` to completion with the given arguments (for start-up errors).
+ * It may write files only when asked (`write`), so a stray default data
+ * directory cannot appear in the working tree.
  */
-export async function runMain(args: string[], env: Record<string, string> = {}) {
+export async function runMain(
+  args: string[],
+  env: Record<string, string> = {},
+  options: { write?: boolean } = {},
+) {
+  const permissions = ["--allow-net", "--allow-env", "--allow-read"];
+  if (options.write) permissions.push("--allow-write");
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", "--allow-read", MAIN, ...args],
+    args: ["run", ...permissions, MAIN, ...args],
     env,
     stdin: "null",
   }).output();

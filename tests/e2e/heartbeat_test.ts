@@ -25,7 +25,7 @@ Deno.test("heartbeat: the server probes with fresh ids; three unanswered probes 
     const closed = await socket.closed;
     const elapsed = Date.now() - started;
     assert.deepEqual([closed.code, closed.reason], [4008, "heartbeat timeout"]);
-    assert.ok(elapsed >= 300 && elapsed < 2000, `closed after ${elapsed} ms`);
+    assert.ok(elapsed >= 300 && elapsed < 5000, `closed after ${elapsed} ms`);
   } finally {
     clearInterval(pinger);
   }
@@ -40,16 +40,16 @@ Deno.test("heartbeat: the server probes with fresh ids; three unanswered probes 
 
 Deno.test("heartbeat: a client that answers probes stays connected", async () => {
   await using server = await TestServer.start({
-    "probe-interval-ms": 100,
+    "probe-interval-ms": 200,
     "probe-max-misses": 3,
     "client-timeout-ms": 10_000,
   });
   const ron = await login(server, "Ron_W");
   await using socket = await TestSocket.open(server, ron);
-  await new Promise((resolve) => setTimeout(resolve, 1200));
+  await new Promise((resolve) => setTimeout(resolve, 2000));
   assert.equal(socket.socket.readyState, WebSocket.OPEN);
-  // Three unanswered probes would have closed it after ~300 ms: it was probed, and answered, all along.
-  assert.ok(socket.probesAnswered >= 6, `probes answered: ${socket.probesAnswered}`);
+  // Three unanswered probes would have closed it after ~600 ms: it was probed, and answered, all along.
+  assert.ok(socket.probesAnswered >= 5, `probes answered: ${socket.probesAnswered}`);
 });
 
 Deno.test("heartbeat: silence longer than IM_CLIENT_TIMEOUT_MS closes with 4008", async () => {

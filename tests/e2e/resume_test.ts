@@ -178,10 +178,10 @@ Deno.test("resume: after a 4009 (a reader that stopped), every entry exactly onc
 });
 
 Deno.test("resume: expired entries are not replayed and recovered is false", async () => {
-  await using server = await TestServer.start({ "offline-ttl-ms": 200 });
+  await using server = await TestServer.start({ "offline-ttl-ms": 1000 });
   const [harry, ron] = await Promise.all(["Harry", "Ron_W"].map((u) => login(server, u)));
   await sendDirect(server, harry, "Harry", ["Ron_W"], "gone");
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await new Promise((resolve) => setTimeout(resolve, 1200));
   await sendDirect(server, harry, "Harry", ["Ron_W"], "kept");
   await using socket = await TestSocket.open(server, ron, { since: 0 });
   const [notice, kept] = await socket.take(2);

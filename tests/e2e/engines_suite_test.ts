@@ -1,9 +1,10 @@
 /**
- * The v1 suite (and the v2 resume and history tests) against a two-node
- * cluster: the same test files, run again in a child `deno test` with
+ * The v1 suite (and the v2 resume and history tests) against the other
+ * engines: the same test files, run again in a child `deno test` — with
  * `HUAYI_TEST_CLUSTER=2`, where every TestServer is two nodes on their own
  * redis-server and each test's users spread over them (see harness.ts and
- * `nodeFor` in client.ts).
+ * `nodeFor` in client.ts), and with `HUAYI_TEST_STORE=memory`. (The first
+ * run of the suite, in `deno task test` itself, is on SQLite, the default.)
  *
  * @module
  */
@@ -22,16 +23,24 @@ const SUITE = [
   "history_test.ts",
 ].map((file) => new URL(file, import.meta.url).pathname);
 
-Deno.test("cluster: the v1 suite, resume and history pass against two nodes", async () => {
+async function runSuite(env: Record<string, string>) {
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["test", "--allow-all", ...SUITE],
-    env: { HUAYI_TEST_CLUSTER: "2", NO_COLOR: "1" },
+    env: { ...env, NO_COLOR: "1" },
     stdin: "null",
   }).output();
   const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
   const summary = text.match(/^(ok|FAILED) \| (\d+) passed.*\| (\d+) failed/m);
   assert.ok(summary, `no summary from the child run:\n${text.slice(-3000)}`);
-  assert.equal(summary[3], "0", `failures against the cluster:\n${text.slice(-6000)}`);
+  assert.equal(summary[3], "0", `failures:\n${text.slice(-6000)}`);
   assert.ok(Number(summary[2]) >= 50, `only ${summary[2]} tests ran`);
   assert.equal(output.code, 0);
+}
+
+Deno.test("engines: the v1 suite, resume and history pass against a two-node cluster", async () => {
+  await runSuite({ HUAYI_TEST_CLUSTER: "2" });
+});
+
+Deno.test("engines: the v1 suite, resume and history pass against the memory store", async () => {
+  await runSuite({ HUAYI_TEST_STORE: "memory" });
 });
