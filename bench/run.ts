@@ -114,6 +114,8 @@ export interface Figures {
   stopMs?: number;
   /** Restart scenario: spawn to `listening on` on the filled data directory, ms. */
   restartMs?: number;
+  /** Restart scenario: spawn → one user's mailbox replayed (since=0) by the restarted server, ms. */
+  readBackMs?: number;
   /** Restart scenario: the restarted server's RSS once listening, MB. */
   restartRssMb?: number;
 }

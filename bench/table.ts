@@ -228,8 +228,12 @@ function verdicts(label: string, target: string, f: Figures): string[] {
       `${label} on ${target}: ${fmt(f.entries)} entries (${fmt(f.messages)} messages), ${
         fmt((f.diskBytes ?? NaN) / 1e6, 1)
       } MB on disk = ${fmt(f.bytesPerEntry, 1)} B/entry; listening ${fmt(f.restartMs)} ms ` +
-        `after the restart's spawn (${fmt(f.firstStartMs)} ms on an empty directory), ` +
-        `${fmt(f.entriesAfterRestart)} entries after it, ${fmt(f.lost)} lost: ${
+        `after the restart's spawn (${fmt(f.firstStartMs)} ms on an empty directory; RSS then ${
+          fmt(f.restartRssMb)
+        } MB), ` +
+        `${fmt(f.entriesAfterRestart)} entries after it, one mailbox replayed ${
+          fmt(f.readBackMs)
+        } ms after the spawn, ${fmt(f.lost)} lost: ${
           f.restartMs <= TARGETS.restartMs && f.lost === 0 ? "meets" : "misses"
         } the target of ≤ ${TARGETS.restartMs / 1000} s`,
     );

@@ -237,6 +237,7 @@ export async function restart(target: Target, o: ScenarioOptions): Promise<Figur
     const reopened = parseGauge(await scrapeMetrics(url) ?? "", "im_mailbox_entries");
     figures.entriesAfterRestart = reopened;
     const readBack = await readMailbox(url, fill.probeSid, users[0], fill.probeEntries);
+    figures.readBackMs = performance.now() - spawned;
     // Received: what the restarted server holds; lost: stored before and missing after (in all, or
     // in the mailbox read back).
     figures.received = reopened ?? 0;
@@ -292,11 +293,14 @@ async function readMailbox(
     });
     reader = await open((await response.json()).sid);
   }
+  // Until all came, or nothing more for a second, or a minute in all.
   const deadline = performance.now() + 60_000;
   let last = -1;
-  while (reader.count() < expected && reader.count() !== last && performance.now() < deadline) {
-    last = reader.count();
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+  let changedAt = performance.now();
+  while (reader.count() < expected && performance.now() < deadline) {
+    if (reader.count() !== last) [last, changedAt] = [reader.count(), performance.now()];
+    else if (performance.now() - changedAt > 1000) break;
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
   reader.socket.close();
   return reader.count();
