@@ -29,7 +29,7 @@ import { lockMachine, unlockMachine } from "./lock.ts";
 import type { Figures } from "./run.ts";
 import { type ScenarioName, type ScenarioOptions, SCENARIOS } from "./scenarios/mod.ts";
 import { medianRecord } from "./stats.ts";
-import { fmt, renderTable, type Row, warnings } from "./table.ts";
+import { fmt, NOISY_CPU, renderTable, type Row, warnings } from "./table.ts";
 
 const RESULTS = new URL("./results.jsonl", import.meta.url);
 
@@ -91,6 +91,9 @@ async function record(rows: Row[], sha: string): Promise<void> {
 /** A step passes when p99 stays within 50 ms and nothing is lost or refused. */
 const passes = (f: Figures) => f.p99 <= 50 && f.lost === 0 && f.rejected === 0;
 
+/** A failed step measured while other processes were busy is measured again, this many times at most. */
+const NOISY_RETRIES = 2;
+
 // Raises the offered rate by the step factor (25 % by default) a step until a
 // step fails, on every variant at once (interleaved at each rate), and says
 // which rate was the last to pass on each; with both stores, their ratio.
@@ -104,33 +107,47 @@ async function stepP2p(options: Options, rows: Row[]): Promise<string[]> {
     const stepOptions = { ...options, rate };
     const measured = await measureVariants("p2p", active, stepOptions, options.runs);
     const label = `p2p step ${rate}/s`;
-    active.forEach((variant, k) => {
+    for (const [k, variant] of active.entries()) {
       const i = variants.indexOf(variant);
-      const figures = measured[k];
-      rows.push({
-        label,
-        scenario: "p2p",
-        target: variant.target,
-        store: variant.target === "huayi" ? variant.store : undefined,
-        options: { ...stepOptions, store: variant.store },
-        figures,
-      });
-      console.error(
-        `${label} on ${describe(variant)}: delivered ${fmt(figures.deliveredPerSecond)}/s, p99 ${
-          fmt(figures.p99, 1)
-        } ms, lost ${figures.lost}, server CPU ${fmt(figures.serverCpu)}%, lag p99 ${
-          fmt(figures.lagP99Ms, 1)
-        } ms, generators ${fmt(figures.generatorCpu)}%, other ${fmt(figures.otherCpu)}%`,
-      );
+      let figures = measured[k];
+      // A step that failed while the machine was busy says little about the
+      // server: measure it again (the noisy row stays in the table, marked).
+      for (let retry = 0; retry <= NOISY_RETRIES; retry++) {
+        const noisy = !passes(figures) && figures.otherCpu >= NOISY_CPU && retry < NOISY_RETRIES;
+        rows.push({
+          label: noisy ? `${label} noisy` : label,
+          scenario: "p2p",
+          target: variant.target,
+          store: variant.target === "huayi" ? variant.store : undefined,
+          options: { ...stepOptions, store: variant.store },
+          figures,
+        });
+        console.error(
+          `${label} on ${describe(variant)}: delivered ${fmt(figures.deliveredPerSecond)}/s, p99 ${
+            fmt(figures.p99, 1)
+          } ms, lost ${figures.lost}, server CPU ${fmt(figures.serverCpu)}%, lag p99 ${
+            fmt(figures.lagP99Ms, 1)
+          } ms, generators ${fmt(figures.generatorCpu)}%, other ${fmt(figures.otherCpu)}%${
+            noisy ? ": failed on a busy machine, measuring again" : ""
+          }`,
+        );
+        if (!noisy) break;
+        figures = (await measureVariants("p2p", [variant], stepOptions, options.runs))[0];
+      }
       if (passes(figures)) best[i] = figures.deliveredPerSecond;
       else failed[i] = true;
-    });
+    }
     rate = Math.round(rate * options.stepFactor);
   }
+  const first = options.rate || 4000;
   const summary = variants.map((variant, i) =>
     `p2p on ${describe(variant)}: highest rate with p99 ≤ 50 ms and nothing lost: ${
-      failed[i] ? "" : "≥ "
-    }${fmt(best[i])} msg/s${failed[i] ? "" : " (never failed: the steps ran out)"}`
+      best[i] === 0
+        ? `none (the first step, ${first}/s, failed)`
+        : `${failed[i] ? "" : "≥ "}${fmt(best[i])} msg/s${
+          failed[i] ? "" : " (never failed: the steps ran out)"
+        }`
+    }`
   );
   const memory = variants.findIndex((v) => v.target === "huayi" && v.store === "memory");
   const sqlite = variants.findIndex((v) => v.target === "huayi" && v.store === "sqlite");

@@ -22,8 +22,8 @@ export interface Row {
 
 /** Generators above this share of their core may be what limits a run. */
 const SATURATED_CPU = 90;
-/** Other work on the machine above this skews a run. */
-const NOISY_CPU = 15;
+/** Other work on the machine above this skews a run (percent of a core). */
+export const NOISY_CPU = 15;
 
 /**
  * A number for the table: thousands separators, `-` when absent.
