@@ -91,6 +91,12 @@ export interface Figures {
   /** Store commits in the window (`im_store_commit_seconds`): p99 in ms, NaN when none. */
   commitP99Ms: number;
   commits: number;
+  /**
+   * The server's own view of delivery in the window (`im_delivery_seconds`:
+   * a send accepted → its entry written to the socket), p99 in ms: what of
+   * `p99` the server accounts for, the rest being the network and the clients.
+   */
+  serverDeliveryP99Ms: number;
   /** Resume scenario: ms from opening the socket to the `__resumed__` frame. */
   resumedMs?: number;
   /** Resume scenario: `recovered` of the `__resumed__` frame (1 true, 0 false). */
@@ -313,17 +319,28 @@ export async function measure(spec: RunSpec): Promise<Figures> {
 export function serverHistograms(
   before: string | undefined,
   after: string | undefined,
-): Pick<Figures, "lagP99Ms" | "lagMaxMs" | "lagSamples" | "commitP99Ms" | "commits"> {
+): Pick<Figures, ServerHistogramFigures> {
   const lag = windowSummary(before, after, "im_event_loop_lag_seconds");
   const commit = windowSummary(before, after, "im_store_commit_seconds");
+  const delivery = windowSummary(before, after, "im_delivery_seconds");
   return {
     lagP99Ms: lag?.p99Ms ?? NaN,
     lagMaxMs: lag?.maxMs ?? NaN,
     lagSamples: lag?.count ?? 0,
     commitP99Ms: commit?.p99Ms ?? NaN,
     commits: commit?.count ?? 0,
+    serverDeliveryP99Ms: delivery?.p99Ms ?? NaN,
   };
 }
+
+/** The figures read from the server's `/metrics`. */
+type ServerHistogramFigures =
+  | "lagP99Ms"
+  | "lagMaxMs"
+  | "lagSamples"
+  | "commitP99Ms"
+  | "commits"
+  | "serverDeliveryP99Ms";
 
 /** CPU seconds of the machine so far, split by whose they are. */
 export interface MachineSample {
@@ -368,10 +385,7 @@ function figures(
     after: ProcSample;
   },
   cores: Pick<Figures, "otherCpu" | "serverCoreCpu" | "generatorCoreCpu" | "interruptCpu">,
-): Omit<
-  Figures,
-  "rssTimelineMb" | "lagP99Ms" | "lagMaxMs" | "lagSamples" | "commitP99Ms" | "commits"
-> {
+): Omit<Figures, "rssTimelineMb" | ServerHistogramFigures> {
   const latency = new Histogram();
   for (const result of results) latency.merge(result.latency);
   const { p50, p90, p99, max } = latency.summary();

@@ -86,6 +86,12 @@ const COLUMNS: [string, (f: Figures) => string, (h: Figures, b: Figures) => stri
   ["lag p99 ms", (f) => fmt(f.lagP99Ms, 1), (h, b) => ratio(h.lagP99Ms, b.lagP99Ms)],
   ["lag max ≤", (f) => fmt(f.lagMaxMs, 1), () => ""],
   ["commit p99 ms", (f) => fmt(f.commitP99Ms, 2), (h, b) => ratio(h.commitP99Ms, b.commitP99Ms)],
+  // Accepted → written to the socket, as the server measures it (im_delivery_seconds).
+  [
+    "srv deliv p99",
+    (f) => fmt(f.serverDeliveryP99Ms, 1),
+    (h, b) => ratio(h.serverDeliveryP99Ms, b.serverDeliveryP99Ms),
+  ],
   ["drain ms", (f) => fmt(f.drainMs), (h, b) => ratio(h.drainMs ?? NaN, b.drainMs ?? NaN)],
   ["entries", (f) => fmt(f.entries), () => ""],
   ["fill entries/s", (f) => fmt(f.fillEntriesPerSecond), () => ""],

@@ -120,6 +120,7 @@ const blank = (target: Target): Figures => ({
   lagSamples: 0,
   commitP99Ms: NaN,
   commits: 0,
+  serverDeliveryP99Ms: NaN,
 });
 
 /**

@@ -143,4 +143,19 @@ Deno.test("bench prometheus: reads the server's own exposition", async () => {
   assert.equal(lag.maxMs, 500, "0.3 s lands in (0.25, 0.5]");
   assert.equal(windowSummary(before, after, "im_store_commit_seconds")!.count, 1);
   assert.equal(parseGauge(after, "im_mailbox_entries"), 4321);
+  // What a run reports from the two scrapes.
+  for (let i = 0; i < 100; i++) metrics.deliverySeconds.observe(0.004);
+  const { serverHistograms } = await import("../../bench/run.ts");
+  const figures = serverHistograms(before, metrics.registry.expose());
+  assert.equal(figures.lagSamples, 100);
+  assert.equal(figures.lagMaxMs, 500);
+  assert.equal(figures.commits, 1);
+  assert.ok(figures.commitP99Ms > 1 && figures.commitP99Ms <= 2.5, `${figures.commitP99Ms}`);
+  assert.ok(
+    figures.serverDeliveryP99Ms > 1 && figures.serverDeliveryP99Ms <= 5,
+    `${figures.serverDeliveryP99Ms}: inside (1, 5] ms`,
+  );
+  const none = serverHistograms(undefined, undefined);
+  assert.ok(Number.isNaN(none.lagP99Ms) && Number.isNaN(none.serverDeliveryP99Ms));
+  assert.equal(none.lagSamples, 0);
 });

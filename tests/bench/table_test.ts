@@ -33,6 +33,7 @@ const figures = (over: Partial<Figures>): Figures => ({
   lagSamples: 100,
   commitP99Ms: NaN,
   commits: 0,
+  serverDeliveryP99Ms: NaN,
   ...over,
 });
 
