@@ -89,14 +89,18 @@ export class Child {
     await this.#stdin?.write(new TextEncoder().encode(line + "\n"));
   }
 
-  /** Sends SIGTERM (then SIGKILL after a grace period) and waits for exit. */
-  async stop(): Promise<void> {
+  /**
+   * Sends SIGTERM (then SIGKILL after `graceMs`), waits for exit, and returns
+   * how it ended (`signal` is `SIGKILL` when the grace ran out).
+   */
+  async stop(graceMs = 5000): Promise<Deno.CommandStatus> {
     this.kill("SIGTERM");
-    const timer = setTimeout(() => this.kill("SIGKILL"), 5000);
-    await this.#process.status;
+    const timer = setTimeout(() => this.kill("SIGKILL"), graceMs);
+    const status = await this.#process.status;
     clearTimeout(timer);
     await this.#stdin?.close().catch(() => {});
     await this.#lines.cancel().catch(() => {});
+    return status;
   }
 
   /** Sends a signal, ignoring a child that is already gone. */

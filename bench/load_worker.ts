@@ -41,6 +41,8 @@ export interface WorkerPlan {
   padding: number;
   /** A topic every receiver joins after logging in. */
   join?: string;
+  /** Open the sockets with `?since=N` (v2 resume: `__resumed__`, then every entry after N). */
+  since?: number;
 }
 
 /** What one generator process reports. */
@@ -61,6 +63,9 @@ export interface WorkerResult {
   activeMs: number;
   /** Offline scenario: ms from opening the socket to the last stored frame. */
   drainMs?: number;
+  /** Resume: ms from opening the socket to the `__resumed__` frame, and its `recovered`. */
+  resumedMs?: number;
+  recovered?: boolean;
 }
 
 const decoder = new TextDecoder();
@@ -109,11 +114,15 @@ class Receivers {
   connected = 0;
   probes = 0;
   lastFrameAt = 0;
+  /** When a `__resumed__` frame came (the first one), and what it said. */
+  resumedAt?: number;
+  recovered?: boolean;
   readonly sockets: RawWebSocket[] = [];
   #stopping = false;
 
-  async open(url: string, sid: string): Promise<void> {
-    const wsUrl = new URL(`${url.replace("http", "ws")}/api/ws?sid=${sid}`);
+  async open(url: string, sid: string, since?: number): Promise<void> {
+    const resume = since === undefined ? "" : `&since=${since}`;
+    const wsUrl = new URL(`${url.replace("http", "ws")}/api/ws?sid=${sid}${resume}`);
     // One reader per socket: it remembers where this sender's content starts,
     // and the socket's last sequence number checks order (one sender per socket).
     const stamps = new StampReader();
@@ -137,12 +146,20 @@ class Receivers {
     this.connected++;
   }
 
-  // Frames without a stamp: answer the server's heartbeat probes.
+  // Frames without a stamp: answer the server's heartbeat probes; note a resume's first frame.
   #onOther(socket: RawWebSocket, frame: string): void {
     if (frame.startsWith('{"message-type":"pong"')) {
       const id = frame.slice(frame.lastIndexOf(":") + 1, -1);
       this.probes++;
       socket.sendText(`{"message-type":"ack","ack-id":${id}}`);
+    } else if (this.resumedAt === undefined && frame.includes('"__resumed__"')) {
+      this.resumedAt = performance.now();
+      try {
+        const content = JSON.parse(frame).content;
+        this.recovered = (typeof content === "string" ? JSON.parse(content) : content).recovered;
+      } catch {
+        this.recovered = undefined;
+      }
     }
   }
 
@@ -213,7 +230,11 @@ async function run(plan: WorkerPlan): Promise<WorkerResult> {
   const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream()).getReader();
   await untilLine(lines, "connect");
   const opened = performance.now();
-  await inBatches(plan.receivers, 200, (user) => receivers.open(plan.url, sids.get(user)!));
+  await inBatches(
+    plan.receivers,
+    200,
+    (user) => receivers.open(plan.url, sids.get(user)!, plan.since),
+  );
   const pinger = plan.pingMs > 0
     ? setInterval(() => {
       for (const socket of receivers.sockets) {
@@ -276,6 +297,8 @@ async function run(plan: WorkerPlan): Promise<WorkerResult> {
     wallMs,
     activeMs: Math.max(0, receivers.lastFrameAt - started),
     drainMs,
+    resumedMs: receivers.resumedAt === undefined ? undefined : receivers.resumedAt - opened,
+    recovered: receivers.recovered,
   };
 }
 

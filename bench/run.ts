@@ -9,6 +9,7 @@
 import { Child } from "./child.ts";
 import { Histogram } from "./histogram.ts";
 import type { WorkerPlan, WorkerResult } from "./load_worker.ts";
+import { scrapeMetrics, windowSummary } from "./prometheus.ts";
 import { waitForQuiet } from "./quiet.ts";
 import {
   cpuPercent,
@@ -25,9 +26,14 @@ const WORKER = new URL("./load_worker.ts", import.meta.url).pathname;
 /** Which server a run measures. */
 export type Target = "huayi" | "baseline";
 
+/** Huayi IM's store engine (`--store`); the baseline stores nothing. */
+export type Store = "memory" | "sqlite";
+
 /** Everything one run measured. */
 export interface Figures {
   target: Target;
+  /** Huayi IM's store engine; absent for the baseline. */
+  store?: Store;
   /** Deliveries the run should have produced (counted from accepted sends). */
   expected: number;
   received: number;
@@ -72,21 +78,161 @@ export interface Figures {
   drainMs?: number;
   /** Server RSS in MB every 10 s of the load window: growth that does not level off is a leak. */
   rssTimelineMb: number[];
+  /**
+   * Event-loop lag over the measured window (`im_event_loop_lag_seconds`
+   * scraped before and after it, subtracted): p99 estimated from the buckets,
+   * ms; NaN without `/metrics` (the baseline).
+   */
+  lagP99Ms: number;
+  /** The upper bound of the highest lag bucket with an observation in the window, ms. */
+  lagMaxMs: number;
+  /** Lag observations in the window (one per 100 ms timer). */
+  lagSamples: number;
+  /** Store commits in the window (`im_store_commit_seconds`): p99 in ms, NaN when none. */
+  commitP99Ms: number;
+  commits: number;
+  /**
+   * The server's own view of delivery in the window (`im_delivery_seconds`:
+   * a send accepted → its entry written to the socket), p99 in ms: what of
+   * `p99` the server accounts for, the rest being the network and the clients.
+   */
+  serverDeliveryP99Ms: number;
+  /** Resume scenario: ms from opening the socket to the `__resumed__` frame. */
+  resumedMs?: number;
+  /** Resume scenario: `recovered` of the `__resumed__` frame (1 true, 0 false). */
+  recovered?: number;
+  /** Restart scenario: mailbox entries stored before the stop (`im_mailbox_entries`). */
+  entries?: number;
+  /** Restart scenario: mailbox entries the restarted server reports. */
+  entriesAfterRestart?: number;
+  /** Restart scenario: messages accepted while filling (each one entry per recipient + the sender's copy). */
+  messages?: number;
+  /** Restart scenario: the data directory's size after the stop, bytes (sum of its files). */
+  diskBytes?: number;
+  /** Restart scenario: `diskBytes / entries`. */
+  bytesPerEntry?: number;
+  /** Restart scenario: ms filling the store, and entries accepted per second. */
+  fillMs?: number;
+  fillEntriesPerSecond?: number;
+  /** Restart scenario: spawn to `listening on` on an empty data directory, ms. */
+  firstStartMs?: number;
+  /** Restart scenario: SIGTERM to exit, ms. */
+  stopMs?: number;
+  /** Restart scenario: spawn to `listening on` on the filled data directory, ms. */
+  restartMs?: number;
+  /** Restart scenario: spawn → one user's mailbox replayed (since=0) by the restarted server, ms. */
+  readBackMs?: number;
+  /** Restart scenario: the restarted server's RSS once listening, MB. */
+  restartRssMb?: number;
 }
 
-/** How to set up and check one run. */
-export interface RunSpec {
+/** How to start a server for a run. */
+export interface ServerSpec {
   target: Target;
-  /** Flags for Huayi IM (ignored by the baseline). */
+  /** Huayi IM's store (ignored by the baseline). */
+  store: Store;
+  /** The SQLite store's directory (sqlite only). */
+  dataDir?: string;
+  /** Listen on every address (the `conns` scenario spreads clients over 127.0.0.x). */
+  anyAddress?: boolean;
+  /** WebSockets the scenario opens: `--max-connections` is set above it. */
+  sockets: number;
+  /** Flags for Huayi IM from the scenario (ignored by the baseline). */
   serverFlags: string[];
+  /** Flags from `--server-flag`, last so they win (ignored by the baseline). */
+  passthroughFlags?: string[];
   /** Write a V8 CPU profile of the server into this directory. */
   profileDir?: string;
   /** V8 flags for the server, passed as `--v8-flags=`. */
   v8Flags?: string;
-  /** The offered-load window (ms after `go`) that CPU figures cover; 0 for the whole run. */
+}
+
+/**
+ * Huayi IM's command line for a run: listen address, store, rate limits off
+ * (thousands of logins come from one address), a connection cap above what
+ * the scenario opens, the scenario's flags, then `--server-flag`s (a later
+ * flag wins).
+ *
+ * @example Usage
+ * ```ts
+ * import { huayiArgs } from "./run.ts";
+ * huayiArgs({ target: "huayi", store: "memory", sockets: 10, serverFlags: [] });
+ * // ["--host", "127.0.0.1", "--port", "0", "--store", "memory", "--rate-logins", "0", …]
+ * ```
+ */
+export function huayiArgs(spec: ServerSpec): string[] {
+  const host = spec.anyAddress ? "0.0.0.0" : "127.0.0.1";
+  const args = ["--host", host, "--port", "0", "--store", spec.store];
+  if (spec.store === "sqlite") {
+    if (!spec.dataDir) throw new Error("the sqlite store needs a data directory");
+    args.push("--data-dir", spec.dataDir);
+  }
+  args.push(
+    "--rate-logins",
+    "0",
+    "--rate-messages",
+    "0",
+    "--max-connections",
+    String(spec.sockets + 1000),
+  );
+  return [...args, ...spec.serverFlags, ...(spec.passthroughFlags ?? [])];
+}
+
+/**
+ * Starts the server of a run on CPU 0: Huayi IM with the permissions `deno
+ * task start` grants (and write access to the data directory), the baseline
+ * with the network alone.
+ */
+export function spawnServer(spec: ServerSpec): Child {
+  const profileFlags = spec.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${spec.profileDir}`] : [];
+  if (spec.v8Flags) profileFlags.push(`--v8-flags=${spec.v8Flags}`);
+  if (spec.target === "baseline") {
+    const host = spec.anyAddress ? "0.0.0.0" : "127.0.0.1";
+    return Child.spawn(0, BASELINE, ["0", host], false, ["--allow-net", ...profileFlags]);
+  }
+  const write = spec.store === "sqlite" && spec.dataDir ? [`--allow-write=${spec.dataDir}`] : [];
+  return Child.spawn(0, MAIN, huayiArgs(spec), false, [
+    "--allow-net",
+    "--allow-read",
+    ...write,
+    "--allow-env",
+    ...profileFlags,
+  ]);
+}
+
+/** A fresh data directory for a sqlite run (removed by the caller), or none. */
+export function freshDataDir(store: Store): Promise<string | undefined> {
+  return store === "sqlite"
+    ? Deno.makeTempDir({ prefix: "huayi-bench-" })
+    : Promise.resolve(undefined);
+}
+
+/**
+ * Throws unless the server opened a store in its data directory: a server
+ * that takes `--store sqlite` but runs on memory (the engine not wired in)
+ * must not produce figures labelled sqlite.
+ */
+export async function assertStoreOpened(store: Store, dataDir: string | undefined): Promise<void> {
+  if (store !== "sqlite" || !dataDir) return;
+  for await (const _ of Deno.readDir(dataDir)) return;
+  throw new Error(
+    `the server took --store sqlite but wrote nothing in --data-dir ${dataDir}: ` +
+      "it is not running on SQLite (is the engine wired into lib/stores.ts?)",
+  );
+}
+
+/** Removes a run's data directory, if it had one. */
+export async function removeDataDir(dir: string | undefined): Promise<void> {
+  if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
+}
+
+/** Matches the server's start-up line and captures the port. */
+export const LISTENING = /listening on http:\/\/[^:]+:(\d+)/;
+
+/** How to set up and check one run. */
+export interface RunSpec extends Omit<ServerSpec, "dataDir"> {
+  /** The offered-load window (ms after `go`) that CPU and lag figures cover; 0 for the whole run. */
   windowMs: number;
-  /** Listen on every address (the `conns` scenario spreads clients over 127.0.0.x). */
-  anyAddress?: boolean;
   /** Builds the generator plans once the server's URL is known; may prepare the server. */
   plans: (url: string) => Promise<WorkerPlan[]>;
   /** Deliveries expected from what the generators report. */
@@ -104,21 +250,12 @@ export interface RunSpec {
 export async function measure(spec: RunSpec): Promise<Figures> {
   // Other work on the two cores skews everything: start on a quiet machine when possible.
   await waitForQuiet();
-  const profileFlags = spec.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${spec.profileDir}`] : [];
-  if (spec.v8Flags) profileFlags.push(`--v8-flags=${spec.v8Flags}`);
-  const host = spec.anyAddress ? "0.0.0.0" : "127.0.0.1";
-  // The least each server needs: what `deno task start` grants Huayi IM, net alone for the baseline.
-  const server = spec.target === "huayi"
-    ? Child.spawn(0, MAIN, ["--host", host, "--port", "0", ...spec.serverFlags], false, [
-      "--allow-net",
-      "--allow-read",
-      "--allow-env",
-      ...profileFlags,
-    ])
-    : Child.spawn(0, BASELINE, ["0", host], false, ["--allow-net", ...profileFlags]);
+  const dataDir = spec.target === "huayi" ? await freshDataDir(spec.store) : undefined;
+  const server = spawnServer({ ...spec, dataDir });
   const workers: Child[] = [];
   try {
-    const port = (await server.waitFor(/listening on http:\/\/[^:]+:(\d+)/))[1];
+    const port = (await server.waitFor(LISTENING))[1];
+    await assertStoreOpened(spec.store, dataDir);
     const url = `http://127.0.0.1:${port}`;
     const atStart = await sampleProcess(server.pid);
     const plans = await spec.plans(url);
@@ -127,17 +264,20 @@ export async function measure(spec: RunSpec): Promise<Figures> {
     const loggedIn = await sampleProcess(server.pid);
     await Promise.all(workers.map((worker) => worker.send("connect")));
     await Promise.all(workers.map((worker) => worker.waitFor(/^ready$/, 180_000)));
+    // The server's own histograms (event-loop lag, commits) over the window alone.
+    const metricsBefore = spec.target === "huayi" ? await scrapeMetrics(url) : undefined;
     const before = await sampleProcess(server.pid);
     const machineBefore = await sampleMachine(workers);
     await Promise.all(workers.map((worker) => worker.send("go")));
     // CPU is read over the offered-load window only: the settling time after
     // it is mostly idle and would flatter the figure.
     const loadEnd = spec.windowMs > 0
-      ? new Promise<[ProcSample, MachineSample]>((resolve) =>
-        setTimeout(
-          async () => resolve([await sampleProcess(server.pid), await sampleMachine(workers)]),
-          spec.windowMs,
-        )
+      ? new Promise<[ProcSample, MachineSample, string | undefined]>((resolve) =>
+        setTimeout(async () => {
+          const process = await sampleProcess(server.pid);
+          const machine = await sampleMachine(workers);
+          resolve([process, machine, metricsBefore && await scrapeMetrics(url)]);
+        }, spec.windowMs)
       )
       : undefined;
     const timeline: number[] = [];
@@ -150,7 +290,8 @@ export async function measure(spec: RunSpec): Promise<Figures> {
       workers.map((worker) => worker.waitFor(/^result (.*)$/, 300_000)),
     );
     const after = await sampleProcess(server.pid);
-    const [windowEnd, machineAfter] = (await loadEnd) ?? [after, await sampleMachine(workers)];
+    const [windowEnd, machineAfter, metricsAfter] = (await loadEnd) ??
+      [after, await sampleMachine(workers), metricsBefore && await scrapeMetrics(url)];
     clearInterval(rssTimer);
     const results: WorkerResult[] = lines.map((match) => JSON.parse(match[1]));
     const serverSeconds = windowEnd.cpuSeconds - before.cpuSeconds;
@@ -165,15 +306,44 @@ export async function measure(spec: RunSpec): Promise<Figures> {
     return {
       ...figures(spec, results, { atStart, loggedIn, before, windowEnd, after }, cores),
       rssTimelineMb: timeline,
+      ...serverHistograms(metricsBefore, metricsAfter),
     };
   } finally {
     await Promise.all(workers.map((worker) => worker.stop()));
     await server.stop();
+    await removeDataDir(dataDir);
   }
 }
 
+/** Lag and commit figures between two scrapes of `/metrics` (NaN without them). */
+export function serverHistograms(
+  before: string | undefined,
+  after: string | undefined,
+): Pick<Figures, ServerHistogramFigures> {
+  const lag = windowSummary(before, after, "im_event_loop_lag_seconds");
+  const commit = windowSummary(before, after, "im_store_commit_seconds");
+  const delivery = windowSummary(before, after, "im_delivery_seconds");
+  return {
+    lagP99Ms: lag?.p99Ms ?? NaN,
+    lagMaxMs: lag?.maxMs ?? NaN,
+    lagSamples: lag?.count ?? 0,
+    commitP99Ms: commit?.p99Ms ?? NaN,
+    commits: commit?.count ?? 0,
+    serverDeliveryP99Ms: delivery?.p99Ms ?? NaN,
+  };
+}
+
+/** The figures read from the server's `/metrics`. */
+type ServerHistogramFigures =
+  | "lagP99Ms"
+  | "lagMaxMs"
+  | "lagSamples"
+  | "commitP99Ms"
+  | "commits"
+  | "serverDeliveryP99Ms";
+
 /** CPU seconds of the machine so far, split by whose they are. */
-interface MachineSample {
+export interface MachineSample {
   /** Task time of the whole machine minus this benchmark's generators and coordinator. */
   others: number;
   /** Everything CPU 0 (the server's core) did, interrupts included. */
@@ -184,7 +354,7 @@ interface MachineSample {
   interrupts: number;
 }
 
-async function sampleMachine(workers: Child[]): Promise<MachineSample> {
+export async function sampleMachine(workers: Child[]): Promise<MachineSample> {
   const ours = await Promise.all(
     ["self", ...workers.map((worker) => String(worker.pid))].map((pid) =>
       Deno.readTextFile(`/proc/${pid}/stat`).then(parseStatCpuSeconds, () => 0)
@@ -215,7 +385,7 @@ function figures(
     after: ProcSample;
   },
   cores: Pick<Figures, "otherCpu" | "serverCoreCpu" | "generatorCoreCpu" | "interruptCpu">,
-): Omit<Figures, "rssTimelineMb"> {
+): Omit<Figures, "rssTimelineMb" | ServerHistogramFigures> {
   const latency = new Histogram();
   for (const result of results) latency.merge(result.latency);
   const { p50, p90, p99, max } = latency.summary();
@@ -228,8 +398,10 @@ function figures(
   const wallSeconds = Math.max(...results.map((r) => r.wallMs)) / 1000;
   const generatorCpu = wallSeconds > 0 ? (100 * sum((r) => r.cpuSeconds)) / wallSeconds : 0;
   const connected = sum((r) => r.connected);
+  const resumed = results.find((r) => r.resumedMs !== undefined);
   return {
     target: spec.target,
+    store: spec.target === "huayi" ? spec.store : undefined,
     expected,
     received,
     lost: Math.max(0, expected - received),
@@ -251,5 +423,7 @@ function figures(
     dropped: sum((r) => r.dropped),
     probes: sum((r) => r.probes),
     drainMs: results.find((r) => r.drainMs !== undefined)?.drainMs,
+    resumedMs: resumed?.resumedMs,
+    recovered: resumed?.recovered === undefined ? undefined : Number(resumed.recovered),
   };
 }

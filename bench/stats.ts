@@ -28,3 +28,30 @@ export function median(values: readonly number[]): number {
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
+
+/**
+ * The median of several runs' records, field by field: numbers are the
+ * median of the runs where they are finite (a run without `/metrics` or
+ * without a figure does not drag it), anything else is the first run's.
+ *
+ * @example Usage
+ * ```ts
+ * import { medianRecord } from "./stats.ts";
+ * medianRecord([{ p99: 3, lag: NaN, tag: "a" }, { p99: 1, lag: 2, tag: "b" }, { p99: 2, lag: 4, tag: "c" }]);
+ * // { p99: 2, lag: 3, tag: "a" }
+ * ```
+ */
+export function medianRecord<T extends object>(records: readonly T[]): T {
+  if (records.length === 1) return records[0];
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(records[0])) {
+    const values = records.map((r) => (r as Record<string, unknown>)[key]);
+    if (values.some((v) => typeof v === "number")) {
+      const finite = values.filter((v): v is number => Number.isFinite(v));
+      out[key] = finite.length ? median(finite) : values[0];
+    } else {
+      out[key] = values[0];
+    }
+  }
+  return out as T;
+}

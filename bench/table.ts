@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Figures, Target } from "./run.ts";
+import type { Figures, Store, Target } from "./run.ts";
 import type { ScenarioName, ScenarioOptions } from "./scenarios/mod.ts";
 
 /** One measurement as the table and the results file show it. */
@@ -14,14 +14,16 @@ export interface Row {
   label: string;
   scenario: ScenarioName;
   target: Target;
+  /** Huayi IM's store; absent for the baseline. */
+  store?: Store;
   options: ScenarioOptions;
   figures: Figures;
 }
 
 /** Generators above this share of their core may be what limits a run. */
 const SATURATED_CPU = 90;
-/** Other work on the machine above this skews a run. */
-const NOISY_CPU = 15;
+/** Other work on the machine above this skews a run (percent of a core). */
+export const NOISY_CPU = 15;
 
 /**
  * A number for the table: thousands separators, `-` when absent.
@@ -79,8 +81,64 @@ const COLUMNS: [string, (f: Figures) => string, (h: Figures, b: Figures) => stri
   ["sockets", (f) => fmt(f.connected), () => ""],
   ["dropped", (f) => fmt(f.dropped), () => ""],
   ["probes", (f) => fmt(f.probes), () => ""],
-  ["drain ms", (f) => fmt(f.drainMs), () => ""],
+  // The server's event loop over the window: p99 and the highest bucket of a
+  // 100 ms timer's lateness (from /metrics, before and after, subtracted).
+  ["lag p99 ms", (f) => fmt(f.lagP99Ms, 1), (h, b) => ratio(h.lagP99Ms, b.lagP99Ms)],
+  ["lag max ≤", (f) => fmt(f.lagMaxMs, 1), () => ""],
+  ["commit p99 ms", (f) => fmt(f.commitP99Ms, 2), (h, b) => ratio(h.commitP99Ms, b.commitP99Ms)],
+  // Accepted → written to the socket, as the server measures it (im_delivery_seconds).
+  [
+    "srv deliv p99",
+    (f) => fmt(f.serverDeliveryP99Ms, 1),
+    (h, b) => ratio(h.serverDeliveryP99Ms, b.serverDeliveryP99Ms),
+  ],
+  ["drain ms", (f) => fmt(f.drainMs), (h, b) => ratio(h.drainMs ?? NaN, b.drainMs ?? NaN)],
+  ["entries", (f) => fmt(f.entries), () => ""],
+  ["fill entries/s", (f) => fmt(f.fillEntriesPerSecond), () => ""],
+  ["disk MB", (f) => fmt(f.diskBytes === undefined ? undefined : f.diskBytes / 1e6, 1), () => ""],
+  ["B/entry", (f) => fmt(f.bytesPerEntry, 1), () => ""],
+  ["start ms", (f) => fmt(f.firstStartMs), () => ""],
+  ["stop ms", (f) => fmt(f.stopMs), () => ""],
+  ["restart ms", (f) => fmt(f.restartMs), (h, b) => ratio(h.restartMs ?? NaN, b.restartMs ?? NaN)],
 ];
+
+/** A ratio row: which row is divided by which, and what the store column says. */
+interface RatioRow {
+  label: string;
+  what: string;
+  top: Figures;
+  bottom: Figures;
+}
+
+// Huayi IM on each store against the baseline, and sqlite against memory, for
+// every label measured on both.
+function ratioRows(rows: Row[]): RatioRow[] {
+  const out: RatioRow[] = [];
+  for (const huayi of rows.filter((r) => r.target === "huayi")) {
+    const base = rows.find((r) => r.target === "baseline" && r.label === huayi.label);
+    if (base) {
+      out.push({
+        label: huayi.label,
+        what: `${huayi.store ?? "huayi"}/base`,
+        top: huayi.figures,
+        bottom: base.figures,
+      });
+    }
+    if (huayi.store !== "sqlite") continue;
+    const memory = rows.find((r) =>
+      r.target === "huayi" && r.store === "memory" && r.label === huayi.label
+    );
+    if (memory) {
+      out.push({
+        label: huayi.label,
+        what: "sqlite/memory",
+        top: huayi.figures,
+        bottom: memory.figures,
+      });
+    }
+  }
+  return out;
+}
 
 /**
  * The table as lines of text.
@@ -91,21 +149,27 @@ const COLUMNS: [string, (f: Figures) => string, (h: Figures, b: Figures) => stri
  * ```
  */
 export function renderTable(rows: Row[]): string[] {
-  const header = ["scenario", "server", ...COLUMNS.map(([heading]) => heading)];
-  const lines = rows.map((r) => [r.label, r.target, ...COLUMNS.map(([, cell]) => cell(r.figures))]);
-  for (const huayi of rows.filter((r) => r.target === "huayi")) {
-    const base = rows.find((r) => r.target === "baseline" && r.label === huayi.label);
-    if (!base) continue;
-    lines.push([
-      huayi.label,
-      "ratio",
-      ...COLUMNS.map(([, , cell]) => cell(huayi.figures, base.figures)),
-    ]);
+  const header = ["scenario", "server", "store", ...COLUMNS.map(([heading]) => heading)];
+  const lines = rows.map((r) => [
+    r.label,
+    r.target,
+    r.store ?? "-",
+    ...COLUMNS.map(([, cell]) => cell(r.figures)),
+  ]);
+  for (const { label, what, top, bottom } of ratioRows(rows)) {
+    lines.push([label, "ratio", what, ...COLUMNS.map(([, , cell]) => cell(top, bottom))]);
   }
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  // A column no row has a figure in (lag for the baseline alone, restart's
+  // columns elsewhere) is left out.
+  const keep = header.map((_, i) =>
+    i < 3 || lines.some((line) => line[i] !== "-" && line[i] !== "")
+  );
+  const pick = (cells: string[]) => cells.filter((_, i) => keep[i]);
+  const shown = [pick(header), ...lines.map(pick)];
+  const widths = shown[0].map((_, i) => Math.max(...shown.map((l) => l[i].length)));
   const show = (cells: string[]) =>
-    cells.map((c, i) => i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join("  ");
-  return [show(header), widths.map((w) => "-".repeat(w)).join("  "), ...lines.map(show)];
+    cells.map((c, i) => i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join("  ");
+  return [show(shown[0]), widths.map((w) => "-".repeat(w)).join("  "), ...shown.slice(1).map(show)];
 }
 
 /**
@@ -119,7 +183,8 @@ export function renderTable(rows: Row[]): string[] {
  */
 export function warnings(rows: Row[]): string[] {
   const out: string[] = [];
-  for (const { label, target, figures: f } of rows) {
+  for (const { label, target: server, store, figures: f } of rows) {
+    const target = store ? `${server} (${store})` : server;
     const timeline = f.rssTimelineMb ?? [];
     if (timeline.length >= 3) {
       out.push(
@@ -141,6 +206,43 @@ export function warnings(rows: Row[]): string[] {
           "during the run; repeat it on a quiet machine",
       );
     }
+    out.push(...verdicts(label, target, f));
+  }
+  return out;
+}
+
+/** The v2 targets for resume (≤ 300 ms for the replay) and restart (≤ 3 s to listen). */
+export const TARGETS = { resumeMs: 300, restartMs: 3000 } as const;
+
+// What the resume and restart rows say against their targets.
+function verdicts(label: string, target: string, f: Figures): string[] {
+  const out: string[] = [];
+  if (f.resumedMs !== undefined || (label.startsWith("resume") && f.drainMs !== undefined)) {
+    const complete = f.lost === 0 && f.outOfOrder === 0;
+    out.push(
+      `${label} on ${target}: ${fmt(f.received)} of ${fmt(f.expected)} entries replayed in ${
+        fmt(f.drainMs)
+      } ms (__resumed__ after ${fmt(f.resumedMs, 1)} ms, recovered ${
+        f.recovered === 1 ? "true" : f.recovered === 0 ? "false" : "?"
+      }), ${fmt(f.outOfOrder)} out of order: ${
+        complete && (f.drainMs ?? Infinity) <= TARGETS.resumeMs ? "meets" : "misses"
+      } the target of ≤ ${TARGETS.resumeMs} ms, in order, none missing`,
+    );
+  }
+  if (f.restartMs !== undefined) {
+    out.push(
+      `${label} on ${target}: ${fmt(f.entries)} entries (${fmt(f.messages)} messages), ${
+        fmt((f.diskBytes ?? NaN) / 1e6, 1)
+      } MB on disk = ${fmt(f.bytesPerEntry, 1)} B/entry; listening ${fmt(f.restartMs)} ms ` +
+        `after the restart's spawn (${fmt(f.firstStartMs)} ms on an empty directory; RSS then ${
+          fmt(f.restartRssMb)
+        } MB), ` +
+        `${fmt(f.entriesAfterRestart)} entries after it, one mailbox replayed ${
+          fmt(f.readBackMs)
+        } ms after the spawn, ${fmt(f.lost)} lost: ${
+          f.restartMs <= TARGETS.restartMs && f.lost === 0 ? "meets" : "misses"
+        } the target of ≤ ${TARGETS.restartMs / 1000} s`,
+    );
   }
   return out;
 }

@@ -18,6 +18,9 @@ export function conns(target: Target, o: ScenarioOptions): Promise<Figures> {
   const probeMs = o.probeIntervalMs;
   return measure({
     target,
+    store: o.store,
+    sockets: o.conns,
+    passthroughFlags: o.serverFlags,
     profileDir: o.profileDir,
     v8Flags: o.serverV8Flags,
     // A short probe period so probes and their acks run inside the window; the

@@ -16,6 +16,9 @@ export function fanout(target: Target, o: ScenarioOptions): Promise<Figures> {
   const workers = Math.max(1, Math.min(o.workers, o.members));
   return measure({
     target,
+    store: o.store,
+    sockets: o.members,
+    passthroughFlags: o.serverFlags,
     profileDir: o.profileDir,
     v8Flags: o.serverV8Flags,
     serverFlags: [],

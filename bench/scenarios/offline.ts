@@ -12,9 +12,13 @@ import type { ScenarioOptions } from "./options.ts";
 export function offline(target: Target, o: ScenarioOptions): Promise<Figures> {
   return measure({
     target,
+    store: o.store,
+    sockets: 1,
+    passthroughFlags: o.serverFlags,
     profileDir: o.profileDir,
     v8Flags: o.serverV8Flags,
-    serverFlags: [],
+    // The backlog waits undelivered: the mailbox cap (default 10,000) must hold it.
+    serverFlags: ["--mailbox-max", String(Math.max(10_000, o.backlog))],
     windowMs: 0,
     plans: (url) =>
       Promise.resolve([{

@@ -4,12 +4,21 @@
  * @module
  */
 
+import type { Store } from "../run.ts";
+
 /** Sizes and rates a scenario may use. */
 export interface ScenarioOptions {
+  /** Huayi IM's store engine for this run (`restart` always uses sqlite). */
+  store: Store;
+  /** Extra flags for Huayi IM (`--server-flag`), after the scenario's own. */
+  serverFlags: string[];
   users: number;
   members: number;
   conns: number;
+  /** Entries stored before the measurement: offline and resume (one user), restart (in all). */
   backlog: number;
+  /** Restart: recipients of each send while filling the store. */
+  recipients: number;
   rate: number;
   seconds: number;
   workers: number;

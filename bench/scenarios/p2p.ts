@@ -14,6 +14,9 @@ export function p2p(target: Target, o: ScenarioOptions): Promise<Figures> {
   const workers = Math.max(1, Math.min(o.workers, o.users / 2));
   return measure({
     target,
+    store: o.store,
+    sockets: o.users,
+    passthroughFlags: o.serverFlags,
     profileDir: o.profileDir,
     v8Flags: o.serverV8Flags,
     serverFlags: [],

@@ -1,0 +1,42 @@
+/**
+ * `resume`: a user with N stored entries opens a v2 socket with `since=0`:
+ * `__resumed__`, then every entry after seq 0. The figure is the time from
+ * opening the socket to the last entry (the v2 target: ≤ 0.3 s for 10,000),
+ * with the order kept and none missing.
+ *
+ * Unlike `offline` (a v1 socket: the entries never written to any socket),
+ * this is the replay path a reconnecting v2 client takes.
+ *
+ * @module
+ */
+
+import { type Figures, measure, type Target } from "../run.ts";
+import type { ScenarioOptions } from "./options.ts";
+
+/** Runs the resume scenario once against `target` (Huayi IM only: the baseline stores nothing). */
+export function resume(target: Target, o: ScenarioOptions): Promise<Figures> {
+  return measure({
+    target,
+    store: o.store,
+    sockets: 1,
+    passthroughFlags: o.serverFlags,
+    profileDir: o.profileDir,
+    v8Flags: o.serverV8Flags,
+    serverFlags: ["--mailbox-max", String(Math.max(10_000, o.backlog))],
+    windowMs: 0,
+    plans: (url) =>
+      Promise.resolve([{
+        url,
+        receivers: ["resume_reader"],
+        sends: [{ from: "resume_writer", to: "resume_reader" }],
+        backlog: o.backlog,
+        since: 0,
+        rate: 0,
+        seconds: 0,
+        connections: 8,
+        pingMs: 0,
+        padding: o.padding,
+      }]),
+    expected: () => o.backlog,
+  });
+}

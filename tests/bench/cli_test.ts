@@ -1,0 +1,117 @@
+import assert from "node:assert/strict";
+import { parseArgs, RESTART_BACKLOG, roundOrder, variantsFor } from "../../bench/cli.ts";
+import { huayiArgs } from "../../bench/run.ts";
+import { restartFlags } from "../../bench/scenarios/restart.ts";
+
+Deno.test("bench parseArgs: the store, passthrough flags, and the defaults", () => {
+  const plain = parseArgs([]);
+  assert.deepEqual(plain.stores, ["memory"]);
+  assert.equal(plain.store, "memory");
+  assert.deepEqual(plain.serverFlags, []);
+  assert.equal(plain.backlog, 10_000);
+  assert.equal(plain.recipients, 100);
+  const o = parseArgs([
+    "--scenario=p2p",
+    "--store",
+    "sqlite",
+    "--server-flag=--sync=full",
+    "--server-flag",
+    "--outbox-capacity=64",
+  ]);
+  assert.deepEqual(o.stores, ["sqlite"]);
+  assert.deepEqual(o.serverFlags, ["--sync=full", "--outbox-capacity=64"]);
+  assert.throws(() => parseArgs(["--store", "redis"]), /memory or sqlite/);
+  assert.throws(() => parseArgs(["--server-flag=--sync"]), /--name=value/);
+  assert.throws(() => parseArgs(["--server-flag=sync=full"]), /--name=value/);
+  assert.throws(() => parseArgs(["--store"]), /needs a value/);
+  assert.throws(() => parseArgs(["--scenario", "nope"]), /one of/);
+});
+
+Deno.test("bench parseArgs: --compare-stores, restart's store and backlog", () => {
+  assert.deepEqual(parseArgs(["--compare-stores"]).stores, ["memory", "sqlite"]);
+  assert.throws(() => parseArgs(["--compare-stores", "--store", "sqlite"]), /no --store/);
+  const restart = parseArgs(["--scenario", "restart"]);
+  assert.deepEqual(restart.stores, ["sqlite"]);
+  assert.equal(restart.backlog, RESTART_BACKLOG);
+  assert.equal(parseArgs(["--scenario", "restart", "--backlog", "5000"]).backlog, 5000);
+  assert.throws(() => parseArgs(["--scenario", "restart", "--store", "memory"]), /durable/);
+  assert.throws(() => parseArgs(["--scenario", "restart", "--compare-stores"]), /durable/);
+  assert.equal(parseArgs(["--step-factor", "1.1"]).stepFactor, 1.1);
+  assert.throws(() => parseArgs(["--step-factor", "1"]), /above 1/);
+});
+
+Deno.test("bench variantsFor: each store on Huayi IM, the baseline once, stores-only scenarios", () => {
+  assert.deepEqual(variantsFor("p2p", ["huayi", "baseline"], ["memory", "sqlite"]), [
+    { target: "huayi", store: "memory" },
+    { target: "huayi", store: "sqlite" },
+    { target: "baseline", store: "memory" },
+  ]);
+  assert.deepEqual(variantsFor("fanout", ["baseline"], ["sqlite"]), [
+    { target: "baseline", store: "sqlite" },
+  ]);
+  for (const scenario of ["offline", "resume", "restart"] as const) {
+    assert.deepEqual(variantsFor(scenario, ["baseline"], ["sqlite"]), [
+      { target: "huayi", store: "sqlite" },
+    ]);
+  }
+  assert.deepEqual(roundOrder([1, 2, 3], 0), [1, 2, 3]);
+  assert.deepEqual(roundOrder([1, 2, 3], 4), [2, 3, 1]);
+  assert.deepEqual(roundOrder([], 3), []);
+});
+
+Deno.test("bench huayiArgs: rate limits off, a connection cap above the scenario, flags last", () => {
+  const args = huayiArgs({
+    target: "huayi",
+    store: "sqlite",
+    dataDir: "/tmp/x",
+    sockets: 19_000,
+    anyAddress: true,
+    serverFlags: ["--probe-interval-ms", "5000"],
+    passthroughFlags: ["--rate-logins=5"],
+  });
+  assert.deepEqual(args, [
+    "--host",
+    "0.0.0.0",
+    "--port",
+    "0",
+    "--store",
+    "sqlite",
+    "--data-dir",
+    "/tmp/x",
+    "--rate-logins",
+    "0",
+    "--rate-messages",
+    "0",
+    "--max-connections",
+    "20000",
+    "--probe-interval-ms",
+    "5000",
+    "--rate-logins=5",
+  ]);
+  assert.throws(() => huayiArgs({ target: "huayi", store: "sqlite", sockets: 1, serverFlags: [] }));
+  const memory = huayiArgs({ target: "huayi", store: "memory", sockets: 1, serverFlags: [] });
+  assert.ok(!memory.includes("--data-dir"));
+});
+
+Deno.test("bench huayiArgs: every flag the bench passes is one the server knows", async () => {
+  const { parseConfig } = await import("../../lib/config.ts");
+  const config = parseConfig(
+    {},
+    huayiArgs({
+      target: "huayi",
+      store: "sqlite",
+      dataDir: "/tmp/x",
+      sockets: 10,
+      serverFlags: [...restartFlags(1000), "--mailbox-max", String(10_000)],
+      passthroughFlags: ["--sync=full"],
+    }),
+  );
+  assert.equal(config.mailboxMax, 10_000, "a later flag wins");
+  assert.equal(config.offlineTtlMs, 2 ** 31 - 1);
+  assert.equal(config.storeMaxBytes, Number.MAX_SAFE_INTEGER);
+  assert.equal(config.rateLogins, 0);
+  assert.equal(config.rateMessages, 0);
+  assert.equal(config.maxConnections, 1010);
+  assert.equal(config.store, "sqlite");
+  assert.equal(config.sync, "full");
+});
