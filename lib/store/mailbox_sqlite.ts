@@ -18,18 +18,19 @@
  */
 
 import { messageBytes } from "../protocol/messages.ts";
-import type {
-  AppendRequest,
-  AppendResult,
-  Entry,
-  HistoryPage,
-  HistoryQuery,
-  Mailbox,
-  MailboxOptions,
-  MailboxStats,
-  Resume,
+import {
+  type AppendRequest,
+  type AppendResult,
+  countedBytes,
+  type Entry,
+  entryCount,
+  type HistoryPage,
+  type HistoryQuery,
+  type Mailbox,
+  type MailboxOptions,
+  type MailboxStats,
+  type Resume,
 } from "./mailbox.ts";
-import { ENTRY_BYTES } from "./mailbox_memory.ts";
 import {
   ENTRY_COLUMNS,
   entryOf,
@@ -217,7 +218,7 @@ export class SqliteMailbox implements Mailbox {
 
   stats(): MailboxStats {
     const { entries, messages, bodyBytes, mailboxes } = this.#counts;
-    return { entries, messages, bytes: bodyBytes + entries * ENTRY_BYTES, mailboxes };
+    return { entries, messages, bytes: countedBytes(bodyBytes, entries), mailboxes };
   }
 
   async close(): Promise<void> {
@@ -227,7 +228,8 @@ export class SqliteMailbox implements Mailbox {
     this.#db.detach(this.#participant);
   }
 
-  #append({ message, recipients, ownCopy, idempotency }: AppendRequest): Appended {
+  #append(request: AppendRequest): Appended {
+    const { message, recipients, ownCopy, idempotency } = request;
     const now = this.#now();
     const { offlineTtlMs, mailboxMax, maxMailboxes, maxBytes } = this.#options;
     if (idempotency) {
@@ -259,7 +261,7 @@ export class SqliteMailbox implements Mailbox {
       return { result: { kind: "mailboxes_full" } };
     }
     const body = messageBytes(message);
-    const bytes = body + (recipients.length + (ownCopy ? 1 : 0)) * ENTRY_BYTES;
+    const bytes = countedBytes(body, entryCount(request));
     if (
       this.stats().bytes + bytes > maxBytes &&
       !this.#sweeper.trim(maxBytes - bytes, now, this.#options)
