@@ -8,8 +8,7 @@
 
 import type { Config } from "./config.ts";
 import type { RedisObserver } from "./redis/client.ts";
-import type { Session } from "./store/directory.ts";
-import type { Directory } from "./store/directory.ts";
+import type { Directory, Session } from "./store/directory.ts";
 import { MemoryDirectory } from "./store/directory_memory.ts";
 import type { Entry, Mailbox, MailboxOptions } from "./store/mailbox.ts";
 import { MemoryMailbox } from "./store/mailbox_memory.ts";

@@ -39,13 +39,14 @@ export class TopicRegistry {
   }
 
   /**
-   * Creates `topic` with `creator` as its first member.
+   * Creates `topic` with `members` in join order: its creator when a user
+   * makes it; whoever is left (maybe no one) when a store puts one back.
    *
    * @throws {Failure} `conflict` if it exists.
    */
-  create(topic: string, creator: string): void {
+  create(topic: string, ...members: string[]): void {
     if (this.#members.has(topic)) throw new Failure("conflict", `topic ${topic} already exists`);
-    this.#members.set(topic, new Set([creator]));
+    this.#members.set(topic, new Set(members));
   }
 
   /**

@@ -40,6 +40,9 @@ export interface RedisCommander {
  */
 export class RedisScript {
   #sha1: Promise<string> | undefined;
+  // The digest once known, so a run sends its command in the same turn as
+  // the call: calls made in a row then reach Redis in that order.
+  #hex: string | undefined;
 
   /**
    * Wraps a script; its SHA1 is computed on first use.
@@ -51,9 +54,7 @@ export class RedisScript {
   /** The hex SHA1 of the source, the name Redis caches it under. */
   sha1(): Promise<string> {
     this.#sha1 ??= crypto.subtle.digest("SHA-1", new TextEncoder().encode(this.source))
-      .then((digest) =>
-        Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("")
-      );
+      .then((digest) => this.#hex = new Uint8Array(digest).toHex());
     return this.#sha1;
   }
 
@@ -74,12 +75,13 @@ export class RedisScript {
     args: readonly RedisArg[] = [],
     options?: CommandOptions,
   ): Promise<RedisReply> {
-    const tail = [keys.length, ...keys, ...args];
+    // Built once (a topic send's ARGV holds every member); only the rare EVAL copies it.
+    const command = ["EVALSHA", this.#hex ?? await this.sha1(), keys.length, ...keys, ...args];
     try {
-      return await client.command(["EVALSHA", await this.sha1(), ...tail], options);
+      return await client.command(command, options);
     } catch (error) {
       if (!(error instanceof RedisError) || error.code !== "NOSCRIPT") throw error;
-      return await client.command(["EVAL", this.source, ...tail], options);
+      return await client.command(["EVAL", this.source, ...command.slice(2)], options);
     }
   }
 }

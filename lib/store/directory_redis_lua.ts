@@ -13,13 +13,12 @@
  * | `P d:su:<user>` | string | the user's one live sid |
  * | `P d:topics` | zset | every topic, score 0 |
  * | `P d:tm:<topic>` | set | the topic's members |
+ * | `P d:ended` | channel | `node\nwhy\nsid\nuser` for every session ended (`replaced`, `closed`, `expired`) |
  *
  * `d:s:` and `d:su:` also carry a key TTL of twice the session TTL,
  * refreshed when a sign of life is written: a safety net for a cluster that
  * stops sweeping; expiry itself compares `d:sessions` scores with the
  * caller's clock.
- *
- * | `P d:ended` | channel | `node\nwhy\nsid\nuser` for every session ended (`replaced`, `closed`, `expired`) |
  *
  * ## Scripts (ARGV[1] is always the prefix, ARGV[2] the node's id)
  *

@@ -198,11 +198,7 @@ export class DirectoryState {
 
   /** Puts back a stored topic with its members in join order (it may have none). */
   restoreTopic(topic: string, members: readonly string[]): void {
-    const [first, ...rest] = members;
-    // The registry makes a topic with one member; everyone may have quit since.
-    this.#topics.create(topic, first ?? "");
-    if (first === undefined) this.#topics.quit(topic, "");
-    else this.#topics.join(topic, ...rest);
+    this.#topics.create(topic, ...members);
     this.#topicNames.add(topic);
   }
 

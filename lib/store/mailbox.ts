@@ -4,7 +4,8 @@
  * per user: the highest seq written to any of their sockets (or expired
  * before it could be), which is where a v1 socket starts.
  *
- * This file is the interface; each engine is a file beside it
+ * This file is the interface, with the one byte rule every engine caps by
+ * ({@linkcode countedBytes}); each engine is a file beside it
  * (`mailbox_<engine>.ts`) and passes one contract suite
  * (`tests/store/mailbox_contract.ts`). Calls are asynchronous so an engine
  * may live across the network; what a promise resolves to is committed.
@@ -105,6 +106,43 @@ export interface MailboxStats {
   readonly bytes: number;
   /** Mailboxes: every user who ever had an entry. */
   readonly mailboxes: number;
+}
+
+/** What an entry costs against `maxBytes` besides its message. */
+export const ENTRY_BYTES = 32;
+
+/**
+ * The bytes counted against {@linkcode MailboxOptions.maxBytes} for messages
+ * of `bodyBytes` in all (`messageBytes` of each, once however many hold it)
+ * held by `entries` entries: the one rule every engine caps by.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { countedBytes, ENTRY_BYTES } from "./mailbox.ts";
+ * // A topic message of 100 bytes held by 3 members and the sender's copy.
+ * assert.equal(countedBytes(100, 4), 100 + 4 * ENTRY_BYTES);
+ * ```
+ */
+export function countedBytes(bodyBytes: number, entries: number): number {
+  return bodyBytes + entries * ENTRY_BYTES;
+}
+
+/**
+ * How many entries `request` adds: one per recipient, and the sender's copy.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { entryCount } from "./mailbox.ts";
+ * const message = {
+ *   id: "m1", sentAt: 0, kind: "direct" as const, from: "Harry", to: ["Ron_W"], topic: "", content: "",
+ * };
+ * assert.equal(entryCount({ message, recipients: ["Ron_W"], ownCopy: true }), 2);
+ * ```
+ */
+export function entryCount(request: AppendRequest): number {
+  return request.recipients.length + (request.ownCopy ? 1 : 0);
 }
 
 /** Limits and clocks every engine takes. */

@@ -8,21 +8,20 @@
 
 import { type Message, messageBytes } from "../protocol/messages.ts";
 import { Fifo } from "../util/fifo.ts";
-import type {
-  AppendRequest,
-  AppendResult,
-  Entry,
-  HistoryPage,
-  HistoryQuery,
-  Mailbox,
-  MailboxOptions,
-  MailboxStats,
-  Resume,
+import {
+  type AppendRequest,
+  type AppendResult,
+  countedBytes,
+  type Entry,
+  entryCount,
+  type HistoryPage,
+  type HistoryQuery,
+  type Mailbox,
+  type MailboxOptions,
+  type MailboxStats,
+  type Resume,
 } from "./mailbox.ts";
 import { UnreadCounter } from "./unread.ts";
-
-/** What an entry costs besides its message, for the byte cap. */
-export const ENTRY_BYTES = 32;
 
 interface Box {
   // Entries in seq order (and so in send order); `start` skips the removed head.
@@ -92,7 +91,8 @@ export class MemoryMailbox implements Mailbox {
     return Promise.resolve(this.#append(request));
   }
 
-  #append({ message, recipients, ownCopy, idempotency }: AppendRequest): AppendResult {
+  #append(request: AppendRequest): AppendResult {
+    const { message, recipients, ownCopy, idempotency } = request;
     const now = this.#now();
     const receiptKey = idempotency && `${message.from}\n${idempotency.key}`;
     if (receiptKey) {
@@ -115,8 +115,7 @@ export class MemoryMailbox implements Mailbox {
     if (newBoxes > 0 && this.#boxes.size + newBoxes > this.#options.maxMailboxes) {
       return { kind: "mailboxes_full" };
     }
-    const count = recipients.length + (ownCopy ? 1 : 0);
-    const bytes = messageBytes(message) + count * ENTRY_BYTES;
+    const bytes = countedBytes(messageBytes(message), entryCount(request));
     if (this.#bytes + bytes > this.#options.maxBytes && !this.#trim(bytes, now)) {
       return { kind: "store_full" };
     }

@@ -7,8 +7,13 @@
  */
 
 import { type Message, messageBytes } from "../protocol/messages.ts";
-import type { AppendRequest, Entry, MailboxOptions } from "./mailbox.ts";
-import { ENTRY_BYTES } from "./mailbox_memory.ts";
+import {
+  type AppendRequest,
+  countedBytes,
+  type Entry,
+  entryCount,
+  type MailboxOptions,
+} from "./mailbox.ts";
 
 // Messages trimmed at most per append to make room under `maxBytes`.
 const TRIM_BUDGET = 1_000;
@@ -44,13 +49,10 @@ export interface AppendContext
  * assert.equal(args.at(-1), "Ron_W");
  * ```
  */
-export function appendArgs(
-  { message, recipients, ownCopy, idempotency }: AppendRequest,
-  context: AppendContext,
-): (string | number)[] {
+export function appendArgs(request: AppendRequest, context: AppendContext): (string | number)[] {
+  const { message, recipients, ownCopy, idempotency } = request;
   const { id, kind, from, to, topic, content } = message;
-  const count = recipients.length + (ownCopy ? 1 : 0);
-  const bytes = messageBytes(message) + count * ENTRY_BYTES;
+  const bytes = countedBytes(messageBytes(message), entryCount(request));
   const tail = "," + JSON.stringify([id, kind, from, to, topic, content]).slice(1);
   const direct = kind === "direct";
   const received = direct ? ["d", from] : [kind === "topic" ? "t" : "n", topic];

@@ -18,18 +18,19 @@
  */
 
 import { messageBytes } from "../protocol/messages.ts";
-import type {
-  AppendRequest,
-  AppendResult,
-  Entry,
-  HistoryPage,
-  HistoryQuery,
-  Mailbox,
-  MailboxOptions,
-  MailboxStats,
-  Resume,
+import {
+  type AppendRequest,
+  type AppendResult,
+  countedBytes,
+  type Entry,
+  entryCount,
+  type HistoryPage,
+  type HistoryQuery,
+  type Mailbox,
+  type MailboxOptions,
+  type MailboxStats,
+  type Resume,
 } from "./mailbox.ts";
-import { ENTRY_BYTES } from "./mailbox_memory.ts";
 import {
   ENTRY_COLUMNS,
   entryOf,
@@ -217,7 +218,7 @@ export class SqliteMailbox implements Mailbox {
 
   stats(): MailboxStats {
     const { entries, messages, bodyBytes, mailboxes } = this.#counts;
-    return { entries, messages, bytes: bodyBytes + entries * ENTRY_BYTES, mailboxes };
+    return { entries, messages, bytes: countedBytes(bodyBytes, entries), mailboxes };
   }
 
   async close(): Promise<void> {
@@ -227,7 +228,8 @@ export class SqliteMailbox implements Mailbox {
     this.#db.detach(this.#participant);
   }
 
-  #append({ message, recipients, ownCopy, idempotency }: AppendRequest): Appended {
+  #append(request: AppendRequest): Appended {
+    const { message, recipients, ownCopy, idempotency } = request;
     const now = this.#now();
     const { offlineTtlMs, mailboxMax, maxMailboxes, maxBytes } = this.#options;
     if (idempotency) {
@@ -245,12 +247,14 @@ export class SqliteMailbox implements Mailbox {
         return { result };
       }
     }
+    // Found once, for the caps and again for the entries (undefined: made with its entry).
+    const heads: (Head | undefined)[] = new Array(recipients.length);
     let newBoxes = 0;
-    for (const user of recipients) {
-      const head = this.#heads.find(user);
+    for (let i = 0; i < recipients.length; i++) {
+      const head = heads[i] = this.#heads.find(recipients[i]);
       if (!head) newBoxes++;
       else if (this.#heads.unread(head, now).count(now) >= mailboxMax) {
-        return { result: { kind: "mailbox_full", user } };
+        return { result: { kind: "mailbox_full", user: recipients[i] } };
       }
     }
     // Counted as the memory engine counts: a new sender who is also a recipient counts twice.
@@ -259,7 +263,7 @@ export class SqliteMailbox implements Mailbox {
       return { result: { kind: "mailboxes_full" } };
     }
     const body = messageBytes(message);
-    const bytes = body + (recipients.length + (ownCopy ? 1 : 0)) * ENTRY_BYTES;
+    const bytes = countedBytes(body, entryCount(request));
     if (
       this.stats().bytes + bytes > maxBytes &&
       !this.#sweeper.trim(maxBytes - bytes, now, this.#options)
@@ -285,16 +289,17 @@ export class SqliteMailbox implements Mailbox {
     );
     const holders: { user: string; entry: Entry }[] = [];
     const seqs: number[] = [];
-    const add = (user: string, own: boolean) => {
-      const head = this.#heads.find(user) ?? this.#newMailbox(user);
+    const add = (user: string, head: Head, own: boolean) => {
       const entry: Entry = { seq: ++head.last, message, own };
       insert.run(head.id, entry.seq, row.lastInsertRowid, own ? 1 : 0);
       if (!own) this.#heads.unread(head, now).add(message.sentAt);
       holders.push({ user, entry });
       seqs.push(entry.seq);
     };
-    for (const user of recipients) add(user, false);
-    if (ownCopy) add(message.from, true);
+    for (let i = 0; i < recipients.length; i++) {
+      add(recipients[i], heads[i] ?? this.#mailbox(recipients[i]), false);
+    }
+    if (ownCopy) add(message.from, this.#mailbox(message.from), true);
     this.#counts.entries += holders.length;
     this.#counts.messages++;
     this.#counts.bodyBytes += body;
@@ -308,7 +313,11 @@ export class SqliteMailbox implements Mailbox {
     return { result: { kind: "appended", seqs }, holders };
   }
 
-  #newMailbox(user: string): Head {
+  // Looked up again, not assumed new: the mailbox may have been made by this
+  // very append (a sender who is also a recipient).
+  #mailbox(user: string): Head {
+    const found = this.#heads.find(user);
+    if (found) return found;
     this.#counts.mailboxes++;
     this.#countsChanged = true;
     return this.#heads.create(user);

@@ -7,8 +7,7 @@
  * @module
  */
 
-import type { MailboxOptions } from "./mailbox.ts";
-import { ENTRY_BYTES } from "./mailbox_memory.ts";
+import { countedBytes, type MailboxOptions } from "./mailbox.ts";
 import type { MailboxHeads } from "./mailbox_sqlite_heads.ts";
 import type { SqliteDatabase } from "./sqlite_database.ts";
 
@@ -163,7 +162,7 @@ export class MailboxSweeper {
 
   #stored(): number {
     const { bodyBytes, entries } = this.#host.counts;
-    return bodyBytes + entries * ENTRY_BYTES;
+    return countedBytes(bodyBytes, entries);
   }
 
   #oldest(): MessageRow | undefined {

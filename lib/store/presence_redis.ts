@@ -23,6 +23,7 @@ import type { RedisSubscriber } from "../redis/subscriber.ts";
 import { RedisScript } from "../redis/script.ts";
 import type { NamePage, PageQuery } from "./directory.ts";
 import type { Presence } from "./presence.ts";
+import { DEFAULT_PREFIX } from "./redis_shared.ts";
 
 /** Options of {@linkcode RedisPresence}. */
 export interface RedisPresenceOptions {
@@ -113,7 +114,7 @@ export class RedisPresence implements Presence {
   /** @param options The Redis connection, this node's name, the time to live. */
   constructor(options: RedisPresenceOptions) {
     this.#options = options;
-    this.#prefix = options.prefix ?? "im:";
+    this.#prefix = options.prefix ?? DEFAULT_PREFIX;
   }
 
   /** Subscribes to relayed frames; resolves once Redis confirmed it. */

@@ -196,7 +196,6 @@ export class SqliteDatabase {
   #immediate: ReturnType<typeof setImmediate> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerDue = Infinity;
-  #attached = 0;
   #closed = false;
 
   private constructor(
@@ -365,13 +364,11 @@ export class SqliteDatabase {
    */
   attach(participant: Participant): void {
     this.#participants.add(participant);
-    this.#attached++;
   }
 
   /** Undoes {@linkcode attach}; the last engine to detach closes the database. */
   detach(participant: Participant): void {
-    if (!this.#participants.delete(participant)) return;
-    if (--this.#attached === 0) this.close();
+    if (this.#participants.delete(participant) && this.#participants.size === 0) this.close();
   }
 
   /** Commits what is queued and closes the connection, releasing the lock. */

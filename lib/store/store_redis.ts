@@ -11,7 +11,7 @@ import type { Mailbox } from "./mailbox.ts";
 import { RedisMailbox, type RedisMailboxOptions } from "./mailbox_redis.ts";
 import type { Presence } from "./presence.ts";
 import { RedisPresence } from "./presence_redis.ts";
-import { DEFAULT_PREFIX, RedisLink, type RedisLinkOptions } from "./redis_shared.ts";
+import { RedisLink, type RedisLinkOptions } from "./redis_shared.ts";
 
 /** Options of {@linkcode openRedisStore}. */
 export interface RedisStoreOptions extends RedisLinkOptions {
@@ -79,7 +79,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
       redis: link.client,
       nodeId,
       ttlMs: options.presenceTtlMs,
-      prefix: prefix ?? DEFAULT_PREFIX,
+      prefix,
       onError: options.onPresenceError,
       subscriber: link.subscriber,
       onRelay: options.onRelay,
