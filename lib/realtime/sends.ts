@@ -53,8 +53,15 @@ export function compose(
     };
   }
   const { topic, mentions } = request;
-  const recipients = [...new Set([...members, ...mentions])].filter((member) => member !== from);
-  return { message: { id, sentAt, kind: "topic", from, to: mentions, topic, content }, recipients };
+  // One Set, in order: members, then mentions not already members. A topic's
+  // member list can be long, and this runs for every send to it.
+  const recipients = new Set(members);
+  for (const name of mentions) recipients.add(name);
+  recipients.delete(from);
+  return {
+    message: { id, sentAt, kind: "topic", from, to: mentions, topic, content },
+    recipients: [...recipients],
+  };
 }
 
 /**
