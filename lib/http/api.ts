@@ -267,19 +267,13 @@ export function createApiHandler(
       const candidates = match(url.pathname);
       if (candidates.length === 0) throw new Failure("not_found", `no route ${url.pathname}`);
       const found = candidates.find(({ route }) => route.methods.includes(request.method));
+      pattern = (found ?? candidates[0]).route.path;
       if (!found) {
-        const allow = candidates.flatMap(({ route }) => route.methods).join(", ");
-        const refused = json(
-          405,
-          { error: `${request.method} is not allowed on ${url.pathname}` },
-          {
-            allow,
-          },
-        );
-        return count(candidates[0].route.path, refused);
+        const allow = candidates.flatMap(({ route }) => route.methods);
+        const message = `${request.method} is not allowed on ${url.pathname}`;
+        throw new Failure("method_not_allowed", message, { allow });
       }
       const { route } = found;
-      pattern = route.path;
       if (route.upgrade && deps.connections() >= deps.maxConnections) {
         throw new Failure(
           "unavailable",
@@ -311,10 +305,7 @@ export function createApiHandler(
     } catch (error) {
       if (error instanceof Failure) {
         if (error.reason) deps.metrics?.refused(error.reason).inc();
-        const headers: Record<string, string> = error.retryAfterSeconds === undefined
-          ? {}
-          : { "retry-after": String(error.retryAfterSeconds) };
-        return count(pattern, json(STATUS[error.kind], { error: error.message }, headers));
+        return count(pattern, json(STATUS[error.kind], { error: error.message }, headersOf(error)));
       }
       if (error instanceof StoreUnavailableError) {
         deps.metrics?.refused("store_unavailable").inc();
@@ -336,6 +327,15 @@ export function createApiHandler(
     deps.metrics?.http(route, response.status).inc();
     return response;
   }
+}
+
+function headersOf(failure: Failure): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (failure.retryAfterSeconds !== undefined) {
+    headers["retry-after"] = String(failure.retryAfterSeconds);
+  }
+  if (failure.allow) headers.allow = failure.allow.join(", ");
+  return headers;
 }
 
 // Takes a token for `key`, or refuses with 429 and when to come back.
