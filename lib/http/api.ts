@@ -16,7 +16,6 @@ import { Failure, type FailureKind } from "../protocol/errors.ts";
 import { StoreUnavailableError } from "../store/store_error.ts";
 import type { Hub } from "../realtime/hub.ts";
 import type { Logger } from "../telemetry/log.ts";
-import { isName } from "../protocol/names.ts";
 import {
   parseCreateTopic,
   parseHistoryQuery,
@@ -25,6 +24,7 @@ import {
   parsePage,
   parseSend,
   parseSince,
+  parseTopicParam,
 } from "../protocol/requests.ts";
 import { entryFrame } from "../protocol/messages.ts";
 import { createHash } from "node:crypto";
@@ -421,10 +421,7 @@ function topicAction(
     methods: [method],
     path,
     handle: async (c) => {
-      const topic = c.params.topic;
-      if (!isName(topic)) {
-        throw new Failure("bad_request", "topic must be 4-30 characters of a-z, A-Z, 0-9, _ or -");
-      }
+      const topic = parseTopicParam(c.params.topic);
       await act(topic, c.session.username);
       return json(200, { topic });
     },
