@@ -61,3 +61,26 @@ export class Failure extends Error {
     this.allow = options.allow;
   }
 }
+
+/** What the whole server holds at most of (`IM_MAX_USERS`, `IM_MAX_SESSIONS`, …). */
+export type ServerCap = "users" | "sessions" | "topics" | "mailboxes";
+
+/**
+ * The refusal of a request that a server-wide cap stops: `too_many_requests`,
+ * with `<cap>_full` as its reason.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { serverFull } from "./errors.ts";
+ * const failure = serverFull("topics");
+ * assert.equal(failure.kind, "too_many_requests");
+ * assert.equal(failure.reason, "topics_full");
+ * assert.equal(failure.message, "the server has as many topics as it takes");
+ * ```
+ */
+export function serverFull(cap: ServerCap): Failure {
+  return new Failure("too_many_requests", `the server has as many ${cap} as it takes`, {
+    reason: `${cap}_full`,
+  });
+}

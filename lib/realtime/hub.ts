@@ -14,7 +14,7 @@
 
 import type { Session } from "../core/sessions.ts";
 import { Close, type CloseReason } from "../protocol/close_codes.ts";
-import { Failure } from "../protocol/errors.ts";
+import { Failure, serverFull } from "../protocol/errors.ts";
 import { resumed, systemNotice } from "../protocol/frames.ts";
 import { type Message, newMessageId } from "../protocol/messages.ts";
 import type { SendRequest } from "../protocol/requests.ts";
@@ -149,16 +149,8 @@ export class Hub {
   /** Opens a session for `username`; their previous one dies (socket closed with 4001). */
   async login(username: string): Promise<Session> {
     const result = await this.#directory.openSession(username);
-    if (result.kind === "users_full") {
-      throw new Failure("too_many_requests", "the server has as many users as it takes", {
-        reason: "users_full",
-      });
-    }
-    if (result.kind === "sessions_full") {
-      throw new Failure("too_many_requests", "the server has as many sessions as it takes", {
-        reason: "sessions_full",
-      });
-    }
+    if (result.kind === "users_full") throw serverFull("users");
+    if (result.kind === "sessions_full") throw serverFull("sessions");
     if (result.replaced) {
       this.#replaced.add(result.replaced);
       this.sessionEnded(result.replaced.sid, username, "replaced");
@@ -313,11 +305,7 @@ export class Hub {
   async createTopic(topic: string, creator: string): Promise<void> {
     const result = await this.#directory.createTopic(topic, creator);
     if (result === "exists") throw new Failure("conflict", `topic ${topic} already exists`);
-    if (result === "topics_full") {
-      throw new Failure("too_many_requests", "the server has as many topics as it takes", {
-        reason: "topics_full",
-      });
-    }
+    if (result === "topics_full") throw serverFull("topics");
   }
 
   /** Adds `user` to `topic`. Throws `not_found`. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Failure } from "../protocol/errors.ts";
+import { Failure, serverFull } from "../protocol/errors.ts";
 import { type Message, newMessageId } from "../protocol/messages.ts";
 import type { SendRequest } from "../protocol/requests.ts";
 import type { AppendResult } from "../store/mailbox.ts";
@@ -97,9 +97,7 @@ export function outcome(result: AppendResult, message: Pick<Message, "id" | "sen
         { reason: "mailbox_full" },
       );
     case "mailboxes_full":
-      throw new Failure("too_many_requests", "the server has as many mailboxes as it takes", {
-        reason: "mailboxes_full",
-      });
+      throw serverFull("mailboxes");
     case "store_full":
       throw new Failure("too_many_requests", "the message store is full", {
         reason: "store_full",
