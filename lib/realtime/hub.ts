@@ -245,11 +245,13 @@ export class Hub {
    * resume (they are told `recovered: false`).
    */
   resync(lost: boolean): void {
-    for (const connection of [...this.#connections.values()]) {
+    // Counted first: closing a socket takes it out of the map.
+    const sockets = this.#connections.size;
+    for (const connection of this.#connections.values()) {
       if (lost) connection.close(Close.storeReset);
       else connection.resync();
     }
-    this.#log("resync", { sockets: this.#connections.size, lost }, lost ? "warn" : "info");
+    this.#log("resync", { sockets, lost }, lost ? "warn" : "info");
   }
 
   /** Hands a transient frame to `user`'s socket if it is here (relayed from another node). */
