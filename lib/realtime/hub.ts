@@ -28,8 +28,6 @@ import type { Tracing } from "../telemetry/tracing.ts";
 import { Connection, type ConnectionOptions } from "./connection.ts";
 import { type Accepted, compose, outcome } from "./sends.ts";
 
-export type { Accepted };
-
 /** What the hub needs from the configuration. */
 export interface HubOptions extends ConnectionOptions {
   slowConsumerMs: number;
@@ -190,7 +188,7 @@ export class Hub {
    * from seq `since`.
    */
   attach(session: Session, socket: WebSocket, since?: number): void {
-    if (this.#stopped) return closeSocket(socket, Close.goingAway);
+    if (this.#stopped) return socket.close(Close.goingAway.code, Close.goingAway.reason);
     this.#connections.get(session.username)?.close(Close.sessionReplaced);
     session.lastSeen = Date.now();
     const connection = new Connection(
@@ -438,9 +436,10 @@ export class Hub {
       }
       const verdict = connection.heartbeat.check(now, connection.session.lastSeen);
       if (verdict.action === "probe") connection.probe(verdict.id);
-      else if (verdict.action === "close" && verdict.why === "silent" && this.#options.cluster) {
-        this.#closeIfSilent(connection);
-      } else if (verdict.action === "close") connection.close(Close.heartbeatTimeout);
+      else if (verdict.action === "close") {
+        if (verdict.why === "silent" && this.#options.cluster) this.#closeIfSilent(connection);
+        else connection.close(Close.heartbeatTimeout);
+      }
     }
     // Presence entries live for the client timeout: refresh them well within it.
     if (now - this.#refreshedAt >= Math.max(1000, this.#options.clientTimeoutMs / 3)) {
@@ -498,8 +497,4 @@ export class Hub {
 
 function topicNotFound(topic: string): Failure {
   return new Failure("not_found", `topic ${topic} does not exist`);
-}
-
-function closeSocket(socket: WebSocket, why: CloseReason): void {
-  socket.close(why.code, why.reason);
 }
