@@ -77,8 +77,8 @@ export interface Route {
   readonly handle: (context: Context) => Response | Promise<Response>;
 }
 
-/** Methods `/healthz` answers: the contract says any. */
-export const HEALTH_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+// Methods `/healthz` answers: the contract says any.
+const HEALTH_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 
 /** How the API reaches the rest of the server. */
 export interface ApiDependencies {
@@ -368,27 +368,14 @@ export function json(
   body: unknown,
   headers: Record<string, string> = {},
 ): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { "content-type": "application/json; charset=utf-8", ...headers },
-  });
+  return jsonText(status, JSON.stringify(body), headers);
 }
 
-/**
- * A response whose body is JSON text already.
- *
- * @example Usage
- * ```ts
- * import assert from "node:assert/strict";
- * import { jsonText } from "./api.ts";
- * const response = jsonText(200, '{"list":[]}');
- * assert.deepEqual(await response.json(), { list: [] });
- * ```
- */
-export function jsonText(status: number, text: string): Response {
+// A response whose body is JSON text already.
+function jsonText(status: number, text: string, headers: Record<string, string> = {}): Response {
   return new Response(text, {
     status,
-    headers: { "content-type": "application/json; charset=utf-8" },
+    headers: { "content-type": "application/json; charset=utf-8", ...headers },
   });
 }
 
