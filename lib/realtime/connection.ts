@@ -427,9 +427,10 @@ export class Connection {
   }
 }
 
+const utf8 = new TextEncoder();
+
 // Exact UTF-8 length only when the UTF-16 length leaves it in doubt.
 function utf8Length(text: string, limit: number): number {
-  if (text.length * 3 <= limit) return text.length;
-  if (text.length > limit) return text.length;
-  return new TextEncoder().encode(text).byteLength;
+  if (text.length * 3 <= limit || text.length > limit) return text.length;
+  return utf8.encode(text).byteLength;
 }
