@@ -245,11 +245,13 @@ export function routes(deps: ApiDependencies): Route[] {
 }
 
 /**
- * Builds the request handler for the whole server.
+ * Builds the request handler for the whole server. It takes the peer's IP
+ * address as its second argument, as `listen()` (listener.ts) passes it (not
+ * `Deno.serve`'s info object).
  *
  * @example Usage
  * ```ts ignore
- * Deno.serve(createApiHandler({ hub, log, maxBodyBytes, upgrade, fallback }));
+ * listen({ hostname, port, signal, log, onError, handler: createApiHandler(deps) });
  * ```
  */
 export function createApiHandler(
