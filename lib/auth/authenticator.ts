@@ -11,7 +11,7 @@
  * @module
  */
 
-import { Failure } from "../protocol/errors.ts";
+import { Failure, serverFull } from "../protocol/errors.ts";
 import type { Directory } from "../store/directory.ts";
 import { importHmacKey, verifyJwt } from "./jwt.ts";
 import { DUMMY_PASSWORD_HASH, hashPassword, validatePassword, verifyPassword } from "./password.ts";
@@ -114,11 +114,7 @@ export async function createAuthenticator(
       if (problem) throw new Failure("bad_request", problem);
       const result = await directory.register(username, await hashPassword(password));
       if (result === "exists") throw new Failure("conflict", `the name ${username} is taken`);
-      if (result === "users_full") {
-        throw new Failure("too_many_requests", "the server has as many users as it takes", {
-          reason: "users_full",
-        });
-      }
+      if (result === "users_full") throw serverFull("users");
     },
   };
 }

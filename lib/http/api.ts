@@ -16,7 +16,6 @@ import { Failure, type FailureKind } from "../protocol/errors.ts";
 import { StoreUnavailableError } from "../store/store_error.ts";
 import type { Hub } from "../realtime/hub.ts";
 import type { Logger } from "../telemetry/log.ts";
-import { isName } from "../protocol/names.ts";
 import {
   parseCreateTopic,
   parseHistoryQuery,
@@ -25,6 +24,7 @@ import {
   parsePage,
   parseSend,
   parseSince,
+  parseTopicParam,
 } from "../protocol/requests.ts";
 import { entryFrame } from "../protocol/messages.ts";
 import { createHash } from "node:crypto";
@@ -77,8 +77,8 @@ export interface Route {
   readonly handle: (context: Context) => Response | Promise<Response>;
 }
 
-/** Methods `/healthz` answers: the contract says any. */
-export const HEALTH_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+// Methods `/healthz` answers: the contract says any.
+const HEALTH_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 
 /** How the API reaches the rest of the server. */
 export interface ApiDependencies {
@@ -245,11 +245,13 @@ export function routes(deps: ApiDependencies): Route[] {
 }
 
 /**
- * Builds the request handler for the whole server.
+ * Builds the request handler for the whole server. It takes the peer's IP
+ * address as its second argument, as `listen()` (listener.ts) passes it (not
+ * `Deno.serve`'s info object).
  *
  * @example Usage
  * ```ts ignore
- * Deno.serve(createApiHandler({ hub, log, maxBodyBytes, upgrade, fallback }));
+ * listen({ hostname, port, signal, log, onError, handler: createApiHandler(deps) });
  * ```
  */
 export function createApiHandler(
@@ -267,19 +269,13 @@ export function createApiHandler(
       const candidates = match(url.pathname);
       if (candidates.length === 0) throw new Failure("not_found", `no route ${url.pathname}`);
       const found = candidates.find(({ route }) => route.methods.includes(request.method));
+      pattern = (found ?? candidates[0]).route.path;
       if (!found) {
-        const allow = candidates.flatMap(({ route }) => route.methods).join(", ");
-        const refused = json(
-          405,
-          { error: `${request.method} is not allowed on ${url.pathname}` },
-          {
-            allow,
-          },
-        );
-        return count(candidates[0].route.path, refused);
+        const allow = candidates.flatMap(({ route }) => route.methods);
+        const message = `${request.method} is not allowed on ${url.pathname}`;
+        throw new Failure("method_not_allowed", message, { allow });
       }
       const { route } = found;
-      pattern = route.path;
       if (route.upgrade && deps.connections() >= deps.maxConnections) {
         throw new Failure(
           "unavailable",
@@ -311,10 +307,7 @@ export function createApiHandler(
     } catch (error) {
       if (error instanceof Failure) {
         if (error.reason) deps.metrics?.refused(error.reason).inc();
-        const headers: Record<string, string> = error.retryAfterSeconds === undefined
-          ? {}
-          : { "retry-after": String(error.retryAfterSeconds) };
-        return count(pattern, json(STATUS[error.kind], { error: error.message }, headers));
+        return count(pattern, json(STATUS[error.kind], { error: error.message }, headersOf(error)));
       }
       if (error instanceof StoreUnavailableError) {
         deps.metrics?.refused("store_unavailable").inc();
@@ -336,6 +329,15 @@ export function createApiHandler(
     deps.metrics?.http(route, response.status).inc();
     return response;
   }
+}
+
+function headersOf(failure: Failure): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (failure.retryAfterSeconds !== undefined) {
+    headers["retry-after"] = String(failure.retryAfterSeconds);
+  }
+  if (failure.allow) headers.allow = failure.allow.join(", ");
+  return headers;
 }
 
 // Takes a token for `key`, or refuses with 429 and when to come back.
@@ -368,27 +370,14 @@ export function json(
   body: unknown,
   headers: Record<string, string> = {},
 ): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { "content-type": "application/json; charset=utf-8", ...headers },
-  });
+  return jsonText(status, JSON.stringify(body), headers);
 }
 
-/**
- * A response whose body is JSON text already.
- *
- * @example Usage
- * ```ts
- * import assert from "node:assert/strict";
- * import { jsonText } from "./api.ts";
- * const response = jsonText(200, '{"list":[]}');
- * assert.deepEqual(await response.json(), { list: [] });
- * ```
- */
-export function jsonText(status: number, text: string): Response {
+// A response whose body is JSON text already.
+function jsonText(status: number, text: string, headers: Record<string, string> = {}): Response {
   return new Response(text, {
     status,
-    headers: { "content-type": "application/json; charset=utf-8" },
+    headers: { "content-type": "application/json; charset=utf-8", ...headers },
   });
 }
 
@@ -421,10 +410,7 @@ function topicAction(
     methods: [method],
     path,
     handle: async (c) => {
-      const topic = c.params.topic;
-      if (!isName(topic)) {
-        throw new Failure("bad_request", "topic must be 4-30 characters of a-z, A-Z, 0-9, _ or -");
-      }
+      const topic = parseTopicParam(c.params.topic);
       await act(topic, c.session.username);
       return json(200, { topic });
     },

@@ -1,6 +1,6 @@
 /**
  * The failures the server reports to clients, as typed exceptions. The core
- * throws them by kind; `http_api.ts` maps each kind to its status code in one
+ * throws them by kind; `http/api.ts` maps each kind to its status code in one
  * place.
  *
  * @module
@@ -42,6 +42,8 @@ export class Failure extends Error {
   readonly retryAfterSeconds?: number;
   /** Which limit or cap refused the request (`rate_limit`, `mailbox_full`, …), for metrics. */
   readonly reason?: string;
+  /** The methods the path does take, for `method_not_allowed` (an `Allow` header). */
+  readonly allow?: readonly string[];
 
   /**
    * @param kind What went wrong.
@@ -51,10 +53,34 @@ export class Failure extends Error {
   constructor(
     readonly kind: FailureKind,
     message: string,
-    options: { retryAfterSeconds?: number; reason?: string } = {},
+    options: { retryAfterSeconds?: number; reason?: string; allow?: readonly string[] } = {},
   ) {
     super(message);
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.reason = options.reason;
+    this.allow = options.allow;
   }
+}
+
+/** What the whole server holds at most of (`IM_MAX_USERS`, `IM_MAX_SESSIONS`, …). */
+export type ServerCap = "users" | "sessions" | "topics" | "mailboxes";
+
+/**
+ * The refusal of a request that a server-wide cap stops: `too_many_requests`,
+ * with `<cap>_full` as its reason.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { serverFull } from "./errors.ts";
+ * const failure = serverFull("topics");
+ * assert.equal(failure.kind, "too_many_requests");
+ * assert.equal(failure.reason, "topics_full");
+ * assert.equal(failure.message, "the server has as many topics as it takes");
+ * ```
+ */
+export function serverFull(cap: ServerCap): Failure {
+  return new Failure("too_many_requests", `the server has as many ${cap} as it takes`, {
+    reason: `${cap}_full`,
+  });
 }

@@ -1,9 +1,9 @@
 /**
- * WebSocket frames both ways: encoders for what the server sends and a parser
- * for what clients send.
+ * WebSocket frames both ways: encoders for the notices and heartbeat frames
+ * the server sends, and a parser for what clients send.
  *
- * Frames are encoded to text once, when a message is accepted, and the same
- * string is shared by every recipient that gets identical bytes.
+ * The frames of stored messages are not here but in `messages.ts`, which
+ * encodes the part a message's recipients share once per message.
  *
  * @module
  */

@@ -146,8 +146,13 @@ function asObject(body: unknown): Record<string, unknown> {
 function nameField(fields: Record<string, unknown>, key: string): string {
   const value = fields[key];
   if (typeof value !== "string") throw new Failure("bad_request", `"${key}" must be a string`);
+  return checkedName(value, `"${key}"`);
+}
+
+// `label` names the field or parameter in the refusal.
+function checkedName(value: string, label: string): string {
   if (!isName(value)) {
-    throw new Failure("bad_request", `"${key}" must be 4-30 characters of a-z, A-Z, 0-9, _ or -`);
+    throw new Failure("bad_request", `${label} must be 4-30 characters of a-z, A-Z, 0-9, _ or -`);
   }
   return value;
 }
@@ -268,6 +273,25 @@ export function parseSince(value: string | null): number | undefined {
   return Number(value);
 }
 
+/**
+ * Validates the `{topic}` of a path such as `/api/topics/{topic}/actions/join`.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseTopicParam } from "./requests.ts";
+ * assert.equal(parseTopicParam("quidditch"), "quidditch");
+ * assert.throws(() => parseTopicParam("q!"), /topic must be 4-30 characters/);
+ * ```
+ *
+ * @param value The path segment, decoded.
+ * @returns The topic name.
+ * @throws {Failure} `bad_request`.
+ */
+export function parseTopicParam(value: string): string {
+  return checkedName(value, "topic");
+}
+
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /**
@@ -322,9 +346,5 @@ function boundedInteger(
 
 function nameParam(params: URLSearchParams, key: string): string | undefined {
   const value = params.get(key);
-  if (value === null) return undefined;
-  if (!isName(value)) {
-    throw new Failure("bad_request", `${key} must be 4-30 characters of a-z, A-Z, 0-9, _ or -`);
-  }
-  return value;
+  return value === null ? undefined : checkedName(value, key);
 }

@@ -114,7 +114,8 @@ export class Connection {
   readonly #onClosed: OnConnectionClosed;
   readonly #onError: OnConnectionError | undefined;
   readonly #outbox: Channel<Delivery>;
-  // Wakes the writer early from its poll of a full socket when the connection ends.
+  // Set while the writer's poll of a full socket has a timer pending; wakes
+  // it early when the connection ends.
   #wakeWriter: (() => void) | undefined;
   // The last seq queued, written or skipped; everything after it is in the mailbox.
   #cursor = 0;
@@ -123,7 +124,6 @@ export class Connection {
   #behind = true;
   #reading = false;
   #fullSince = 0;
-  #waiting = false;
   // Frames the client sent before start(): answered after `first`, in order.
   #early: unknown[] | undefined = [];
 
@@ -178,9 +178,9 @@ export class Connection {
     return this.#outbox.size;
   }
 
-  /** Whether the writer loop is waiting for the socket's send buffer to drain. */
+  /** Whether the writer loop is waiting for the socket's send buffer to drain (a timer). */
   get waitingForDrain(): boolean {
-    return this.#waiting;
+    return this.#wakeWriter !== undefined;
   }
 
   /** Whether the connection has ended. */
@@ -382,23 +382,23 @@ export class Connection {
 
   // Polls, because a server-side WebSocket has no drain event.
   async #drained(): Promise<void> {
-    this.#waiting = true;
     let pause = 1;
     while (!this.closed && this.#socket.bufferedAmount > HIGH_WATER_BYTES) {
       await this.#sleep(pause);
       pause = Math.min(pause * 2, MAX_POLL_MS);
     }
-    this.#waiting = false;
   }
 
   #sleep(ms: number): Promise<void> {
     const { promise, resolve } = Promise.withResolvers<void>();
-    const timer = setTimeout(resolve, ms);
-    this.#wakeWriter = () => {
+    const wake = () => {
       clearTimeout(timer);
+      this.#wakeWriter = undefined;
       resolve();
     };
-    return promise.finally(() => this.#wakeWriter = undefined);
+    const timer = setTimeout(wake, ms);
+    this.#wakeWriter = wake;
+    return promise;
   }
 
   #markFull(): void {
@@ -427,9 +427,10 @@ export class Connection {
   }
 }
 
+const utf8 = new TextEncoder();
+
 // Exact UTF-8 length only when the UTF-16 length leaves it in doubt.
 function utf8Length(text: string, limit: number): number {
-  if (text.length * 3 <= limit) return text.length;
-  if (text.length > limit) return text.length;
-  return new TextEncoder().encode(text).byteLength;
+  if (text.length * 3 <= limit || text.length > limit) return text.length;
+  return utf8.encode(text).byteLength;
 }

@@ -14,7 +14,7 @@
 
 import type { Session } from "../core/sessions.ts";
 import { Close, type CloseReason } from "../protocol/close_codes.ts";
-import { Failure } from "../protocol/errors.ts";
+import { Failure, serverFull } from "../protocol/errors.ts";
 import { resumed, systemNotice } from "../protocol/frames.ts";
 import { type Message, newMessageId } from "../protocol/messages.ts";
 import type { SendRequest } from "../protocol/requests.ts";
@@ -27,8 +27,6 @@ import type { HubMetrics } from "../telemetry/server_metrics.ts";
 import type { Tracing } from "../telemetry/tracing.ts";
 import { Connection, type ConnectionOptions } from "./connection.ts";
 import { type Accepted, compose, outcome } from "./sends.ts";
-
-export type { Accepted };
 
 /** What the hub needs from the configuration. */
 export interface HubOptions extends ConnectionOptions {
@@ -149,16 +147,8 @@ export class Hub {
   /** Opens a session for `username`; their previous one dies (socket closed with 4001). */
   async login(username: string): Promise<Session> {
     const result = await this.#directory.openSession(username);
-    if (result.kind === "users_full") {
-      throw new Failure("too_many_requests", "the server has as many users as it takes", {
-        reason: "users_full",
-      });
-    }
-    if (result.kind === "sessions_full") {
-      throw new Failure("too_many_requests", "the server has as many sessions as it takes", {
-        reason: "sessions_full",
-      });
-    }
+    if (result.kind === "users_full") throw serverFull("users");
+    if (result.kind === "sessions_full") throw serverFull("sessions");
     if (result.replaced) {
       this.#replaced.add(result.replaced);
       this.sessionEnded(result.replaced.sid, username, "replaced");
@@ -198,7 +188,7 @@ export class Hub {
    * from seq `since`.
    */
   attach(session: Session, socket: WebSocket, since?: number): void {
-    if (this.#stopped) return closeSocket(socket, Close.goingAway);
+    if (this.#stopped) return socket.close(Close.goingAway.code, Close.goingAway.reason);
     this.#connections.get(session.username)?.close(Close.sessionReplaced);
     session.lastSeen = Date.now();
     const connection = new Connection(
@@ -253,11 +243,13 @@ export class Hub {
    * resume (they are told `recovered: false`).
    */
   resync(lost: boolean): void {
-    for (const connection of [...this.#connections.values()]) {
+    // Counted first: closing a socket takes it out of the map.
+    const sockets = this.#connections.size;
+    for (const connection of this.#connections.values()) {
       if (lost) connection.close(Close.storeReset);
       else connection.resync();
     }
-    this.#log("resync", { sockets: this.#connections.size, lost }, lost ? "warn" : "info");
+    this.#log("resync", { sockets, lost }, lost ? "warn" : "info");
   }
 
   /** Hands a transient frame to `user`'s socket if it is here (relayed from another node). */
@@ -313,11 +305,7 @@ export class Hub {
   async createTopic(topic: string, creator: string): Promise<void> {
     const result = await this.#directory.createTopic(topic, creator);
     if (result === "exists") throw new Failure("conflict", `topic ${topic} already exists`);
-    if (result === "topics_full") {
-      throw new Failure("too_many_requests", "the server has as many topics as it takes", {
-        reason: "topics_full",
-      });
-    }
+    if (result === "topics_full") throw serverFull("topics");
   }
 
   /** Adds `user` to `topic`. Throws `not_found`. */
@@ -448,9 +436,10 @@ export class Hub {
       }
       const verdict = connection.heartbeat.check(now, connection.session.lastSeen);
       if (verdict.action === "probe") connection.probe(verdict.id);
-      else if (verdict.action === "close" && verdict.why === "silent" && this.#options.cluster) {
-        this.#closeIfSilent(connection);
-      } else if (verdict.action === "close") connection.close(Close.heartbeatTimeout);
+      else if (verdict.action === "close") {
+        if (verdict.why === "silent" && this.#options.cluster) this.#closeIfSilent(connection);
+        else connection.close(Close.heartbeatTimeout);
+      }
     }
     // Presence entries live for the client timeout: refresh them well within it.
     if (now - this.#refreshedAt >= Math.max(1000, this.#options.clientTimeoutMs / 3)) {
@@ -508,8 +497,4 @@ export class Hub {
 
 function topicNotFound(topic: string): Failure {
   return new Failure("not_found", `topic ${topic} does not exist`);
-}
-
-function closeSocket(socket: WebSocket, why: CloseReason): void {
-  socket.close(why.code, why.reason);
 }

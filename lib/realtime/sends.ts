@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Failure } from "../protocol/errors.ts";
+import { Failure, serverFull } from "../protocol/errors.ts";
 import { type Message, newMessageId } from "../protocol/messages.ts";
 import type { SendRequest } from "../protocol/requests.ts";
 import type { AppendResult } from "../store/mailbox.ts";
@@ -53,8 +53,15 @@ export function compose(
     };
   }
   const { topic, mentions } = request;
-  const recipients = [...new Set([...members, ...mentions])].filter((member) => member !== from);
-  return { message: { id, sentAt, kind: "topic", from, to: mentions, topic, content }, recipients };
+  // One Set, in order: members, then mentions not already members. A topic's
+  // member list can be long, and this runs for every send to it.
+  const recipients = new Set(members);
+  for (const name of mentions) recipients.add(name);
+  recipients.delete(from);
+  return {
+    message: { id, sentAt, kind: "topic", from, to: mentions, topic, content },
+    recipients: [...recipients],
+  };
 }
 
 /**
@@ -90,9 +97,7 @@ export function outcome(result: AppendResult, message: Pick<Message, "id" | "sen
         { reason: "mailbox_full" },
       );
     case "mailboxes_full":
-      throw new Failure("too_many_requests", "the server has as many mailboxes as it takes", {
-        reason: "mailboxes_full",
-      });
+      throw serverFull("mailboxes");
     case "store_full":
       throw new Failure("too_many_requests", "the message store is full", {
         reason: "store_full",
