@@ -48,12 +48,23 @@ export interface Message {
  * ```
  */
 export function newMessageId(): string {
-  return crypto.getRandomValues(new Uint8Array(12)).toBase64({ alphabet: "base64url" });
+  // One getRandomValues call per ID_POOL ids: a buffer per call is a
+  // syscall and an ArrayBuffer for the GC on every send.
+  if (idOffset === idPool.length) {
+    crypto.getRandomValues(idPool);
+    idOffset = 0;
+  }
+  const bytes = idPool.subarray(idOffset, idOffset += ID_BYTES);
+  return bytes.toBase64({ alphabet: "base64url" });
 }
 
+const ID_BYTES = 12;
+const idPool = new Uint8Array(ID_BYTES * 256);
+let idOffset = idPool.length;
+
 // The frame of a message without its closing brace and per-entry fields,
-// kept per message so fan-out encodes the shared part once. Direct messages
-// differ per recipient in `to`, so their head and tail surround it.
+// so fan-out encodes the shared part once. Direct messages differ per
+// recipient in `to`, so their head and tail surround it.
 interface Encoded {
   head: string;
   tail: string;
@@ -61,33 +72,44 @@ interface Encoded {
   own?: string;
 }
 
-const encoded = new WeakMap<Message, Encoded>();
+// The most recently encoded messages. A fan-out offers one message to every
+// member in one go, so a few slots catch nearly every repeat; a cache that
+// lived as long as each message would keep these strings for every stored
+// message (the memory store keeps messages for hours), and each one that
+// outlives the young generation costs the GC a copy.
+const ENCODED_SLOTS = 64;
+const encoded = new Map<Message, Encoded>();
 
 function encode(message: Message): Encoded {
   let parts = encoded.get(message);
   if (parts) return parts;
+  parts = build(message);
+  if (encoded.size >= ENCODED_SLOTS) encoded.delete(encoded.keys().next().value!);
+  encoded.set(message, parts);
+  return parts;
+}
+
+function build(message: Message): Encoded {
   const stamp = `"id":"${message.id}","sent-at":${message.sentAt},"seq":`;
   if (message.kind === "topic_deleted") {
     const shared = `{"message-type":"system","topic":"__topic_is_deleted__",` +
       `"content-type":"application/json","content":{"topic":"${message.topic}"},${stamp}`;
-    parts = { head: "", tail: "", shared };
-  } else if (message.kind === "topic") {
+    return { head: "", tail: "", shared };
+  }
+  if (message.kind === "topic") {
     const shared = `{"message-type":"message","from":"${message.from}","to":${
       JSON.stringify(message.to)
     },"topic":"${message.topic}","content-type":"text/plain","content":${
       JSON.stringify(message.content)
     },${stamp}`;
-    parts = { head: "", tail: "", shared };
-  } else {
-    parts = {
-      head: `{"message-type":"message","from":"${message.from}","to":[`,
-      tail: `],"topic":"","content-type":"text/plain","content":${
-        JSON.stringify(message.content)
-      },${stamp}`,
-    };
+    return { head: "", tail: "", shared };
   }
-  encoded.set(message, parts);
-  return parts;
+  return {
+    head: `{"message-type":"message","from":"${message.from}","to":[`,
+    tail: `],"topic":"","content-type":"text/plain","content":${
+      JSON.stringify(message.content)
+    },${stamp}`,
+  };
 }
 
 /**

@@ -25,7 +25,7 @@ import { UnreadCounter } from "./unread.ts";
 
 interface Box {
   // Entries in seq order (and so in send order); `start` skips the removed head.
-  list: Entry[];
+  list: Held[];
   start: number;
   last: number;
   cursor: number;
@@ -34,11 +34,19 @@ interface Box {
   unread: UnreadCounter;
 }
 
+// A stored message's entries point back at it, so nothing else maps one to
+// the other: a stored message is a handful of objects, since the GC copies
+// each of them once it outlives the young generation.
 interface Stored {
   readonly message: Message;
   readonly bytes: number;
-  readonly holders: { readonly user: string; readonly entry: Entry }[];
+  readonly holders: Held[];
   gone: boolean;
+}
+
+interface Held extends Entry {
+  readonly user: string;
+  readonly stored: Stored;
 }
 
 interface Receipt {
@@ -74,12 +82,12 @@ export class MemoryMailbox implements Mailbox {
   readonly #boxes = new Map<string, Box>();
   // Every stored message, oldest first: expiry and trimming take from the front.
   readonly #messages = new Fifo<Stored>();
-  readonly #byMessage = new Map<Message, Stored>();
   readonly #byTopic = new Map<string, Set<Stored>>();
   readonly #receipts = new Map<string, Receipt>();
   readonly #receiptOrder = new Fifo<{ key: string; sentAt: number }>();
   #bytes = 0;
   #entries = 0;
+  #messageCount = 0;
 
   /** @param options Limits, the clock, and who to tell of new entries. */
   constructor(options: MailboxOptions) {
@@ -124,10 +132,10 @@ export class MemoryMailbox implements Mailbox {
     const seqs: number[] = [];
     const add = (user: string, own: boolean) => {
       const box = this.#box(user);
-      const entry: Entry = { seq: ++box.last, message, own };
+      const entry: Held = { seq: ++box.last, message, own, user, stored };
       box.list.push(entry);
       if (!own) box.unread.add(message.sentAt);
-      stored.holders.push({ user, entry });
+      stored.holders.push(entry);
       seqs.push(entry.seq);
     };
     for (const user of recipients) add(user, false);
@@ -142,7 +150,7 @@ export class MemoryMailbox implements Mailbox {
       this.#receiptOrder.push({ key: receiptKey, sentAt: message.sentAt });
     }
     const onAppended = this.#options.onAppended;
-    if (onAppended) { for (const { user, entry } of stored.holders) onAppended(user, entry); }
+    if (onAppended) { for (const entry of stored.holders) onAppended(entry.user, entry); }
     return { kind: "appended", seqs };
   }
 
@@ -212,9 +220,9 @@ export class MemoryMailbox implements Mailbox {
     this.#byTopic.delete(topic);
     const holders = new Set<string>();
     for (const stored of messages) {
-      for (const { user, entry } of stored.holders) {
-        holders.add(user);
-        const box = this.#boxes.get(user);
+      for (const entry of stored.holders) {
+        holders.add(entry.user);
+        const box = this.#boxes.get(entry.user);
         if (box && !entry.own && entry.seq > box.cursor) box.unread.remove(entry.message.sentAt);
       }
       this.#forget(stored);
@@ -255,7 +263,7 @@ export class MemoryMailbox implements Mailbox {
   stats(): MailboxStats {
     return {
       entries: this.#entries,
-      messages: this.#byMessage.size,
+      messages: this.#messageCount,
       bytes: this.#bytes,
       mailboxes: this.#boxes.size,
     };
@@ -283,7 +291,7 @@ export class MemoryMailbox implements Mailbox {
 
   #store(stored: Stored): void {
     this.#messages.push(stored);
-    this.#byMessage.set(stored.message, stored);
+    this.#messageCount++;
     if (stored.message.kind === "topic") {
       let set = this.#byTopic.get(stored.message.topic);
       if (!set) this.#byTopic.set(stored.message.topic, set = new Set());
@@ -293,15 +301,11 @@ export class MemoryMailbox implements Mailbox {
     this.#entries += stored.holders.length;
   }
 
-  #stored(entry: Entry): Stored | undefined {
-    return this.#byMessage.get(entry.message);
-  }
-
   // Releases a message's bytes and index entries; its place in #messages
   // is dropped when it reaches the front.
   #forget(stored: Stored): void {
     stored.gone = true;
-    this.#byMessage.delete(stored.message);
+    this.#messageCount--;
     this.#bytes -= stored.bytes;
     this.#entries -= stored.holders.length;
   }
@@ -314,12 +318,12 @@ export class MemoryMailbox implements Mailbox {
     if (this.#byTopic.get(stored.message.topic)?.size === 0) {
       this.#byTopic.delete(stored.message.topic);
     }
-    for (const { user, entry } of stored.holders) {
-      const box = this.#boxes.get(user);
+    for (const entry of stored.holders) {
+      const box = this.#boxes.get(entry.user);
       if (!box) continue;
       // Messages leave oldest first, so a holder's entry is at the head of
       // its list (behind nothing but other leaving entries).
-      while (box.start < box.list.length && this.#stored(box.list[box.start]) === undefined) {
+      while (box.start < box.list.length && box.list[box.start].stored.gone) {
         box.start++;
       }
       box.lostThrough = Math.max(box.lostThrough, entry.seq);
@@ -341,9 +345,7 @@ export class MemoryMailbox implements Mailbox {
       if (!stored) return false;
       if (!stored.gone) {
         const waiting = stored.message.sentAt > deliverableFrom &&
-          stored.holders.some((h) =>
-            !h.entry.own && h.entry.seq > (this.#boxes.get(h.user)?.cursor ?? 0)
-          );
+          stored.holders.some((h) => !h.own && h.seq > (this.#boxes.get(h.user)?.cursor ?? 0));
         if (waiting) return false;
         this.#remove(stored);
       }
