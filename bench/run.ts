@@ -150,6 +150,8 @@ export interface Figures {
   redisRssMb?: number;
   /** Cluster: Redis commands per second while the sockets were open and nothing was sent. */
   redisIdleCallsPerSecond?: number;
+  /** Cluster: the same by command, per second. */
+  redisIdleCommands?: Record<string, number>;
   /** Cluster: Redis round trips as the nodes time them (`im_redis_command_seconds`, every command), p99 ms. */
   redisRttP99Ms?: number;
   /** Cluster: failed Redis commands (`im_redis_errors_total`) and reconnects in the run, both nodes. */
@@ -350,12 +352,17 @@ export async function measure(spec: RunSpec): Promise<ClusterFigures> {
     await Promise.all(workers.map((worker) => worker.waitFor(/^ready$/, 300_000)));
     // What the nodes ask of Redis with nothing sent (presence refreshes, session checks).
     let idleCallsPerSecond: number | undefined;
+    const idleCommands: Record<string, number> = {};
     if (redis) {
       const idleFrom = await redis.commandStats();
       const idleStart = performance.now();
       await new Promise((resolve) => setTimeout(resolve, IDLE_WATCH_MS));
       const idle = commandDelta(idleFrom, await redis.commandStats());
-      idleCallsPerSecond = idle.calls / ((performance.now() - idleStart) / 1000);
+      const idleSeconds = (performance.now() - idleStart) / 1000;
+      idleCallsPerSecond = idle.calls / idleSeconds;
+      for (const [name, calls] of Object.entries(idle.byCommand)) {
+        idleCommands[name] = Math.round(calls / idleSeconds);
+      }
     }
     // The server's own histograms (event-loop lag, commits) over the window alone.
     const metricsBefore = await scrape();
@@ -437,6 +444,7 @@ export async function measure(spec: RunSpec): Promise<ClusterFigures> {
       redisCpu: cpuPercent(redisBefore, redisEnd),
       redisRssMb: (redisAfter?.rssBytes ?? NaN) / 1e6,
       redisIdleCallsPerSecond: idleCallsPerSecond,
+      redisIdleCommands: idleCommands,
       redisErrors: counters("im_redis_errors_total"),
       redisReconnects: counters("im_redis_reconnects_total"),
     };

@@ -251,16 +251,18 @@ export function warnings(rows: Row[]): string[] {
 
 // A cluster row's Redis cost by command, and what went wrong between node and Redis.
 function clusterNote(label: string, f: ClusterFigures): string {
-  const top = Object.entries(f.redisCommands ?? {}).sort((a, b) => b[1] - a[1])
-    .map(([name, per]) => `${name} ${per}`).join(", ");
+  const byName = (calls: Record<string, number> | undefined) =>
+    Object.entries(calls ?? {}).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1])
+      .map(([name, n]) => `${name} ${n}`).join(", ") || "-";
+  const top = byName(f.redisCommands);
   return `${label} on the cluster: ${fmt(f.redisCalls)} Redis commands from go to the last ` +
     `delivery = ${fmt(f.redisPerMessage, 2)}/message (${
       fmt(f.redisPerMessageNet, 2)
     } without the idle rate of ${fmt(f.redisIdleCallsPerSecond)}/s), ${
       fmt(f.redisPerDelivery, 3)
-    }/delivery; per message by command: ${top || "-"}; Redis errors ${
-      fmt(f.redisErrors)
-    }, reconnects ${fmt(f.redisReconnects)}`;
+    }/delivery; per message by command: ${top}; idle, per second: ${
+      byName(f.redisIdleCommands)
+    }; Redis errors ${fmt(f.redisErrors)}, reconnects ${fmt(f.redisReconnects)}`;
 }
 
 /**
