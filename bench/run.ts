@@ -291,6 +291,12 @@ export interface RunSpec extends Omit<ServerSpec, "dataDir"> {
 
 /** How long a cluster run watches Redis with the sockets open and nothing sent (its idle rate). */
 const IDLE_WATCH_MS = 2000;
+/**
+ * How long it waits before that: a node registers a socket's presence after
+ * the upgrade the generator counts as open, so right after `ready` Redis is
+ * still busy with the connects (~5 commands a socket), which are no idle cost.
+ */
+const IDLE_SETTLE_MS = 3000;
 
 /** Several processes read as one: CPU seconds and memory added up. */
 function together(samples: ProcSample[]): ProcSample {
@@ -354,6 +360,7 @@ export async function measure(spec: RunSpec): Promise<ClusterFigures> {
     let idleCallsPerSecond: number | undefined;
     const idleCommands: Record<string, number> = {};
     if (redis) {
+      await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
       const idleFrom = await redis.commandStats();
       const idleStart = performance.now();
       await new Promise((resolve) => setTimeout(resolve, IDLE_WATCH_MS));
