@@ -76,6 +76,7 @@ export function parseCommandStats(info: string): Map<string, CommandStat> {
 export interface CommandDelta {
   /** Calls of every command, `info` left out (the bench's own). */
   calls: number;
+  /** Time in the commands, µs; a script's own time is left out (its commands' is in). */
   usec: number;
   /** Calls by command name (only those that ran). */
   byCommand: Record<string, number>;
@@ -83,6 +84,13 @@ export interface CommandDelta {
 
 /** Commands the bench sends itself (to read the figures), left out of every delta. */
 const OWN_COMMANDS = new Set(["info"]);
+
+/**
+ * Script calls: their `usec` holds the time of the `redis.call`s inside,
+ * which commandstats also counts under each command, so their time is left
+ * out of `usec` (their calls still count).
+ */
+const SCRIPT_COMMANDS = new Set(["eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"]);
 
 /**
  * What ran between two `INFO commandstats` readings, without the bench's own
@@ -95,7 +103,7 @@ const OWN_COMMANDS = new Set(["info"]);
  * const before = new Map([["evalsha", { calls: 10, usec: 100 }], ["info", { calls: 1, usec: 9 }]]);
  * const after = new Map([["evalsha", { calls: 30, usec: 300 }], ["get", { calls: 5, usec: 5 }],
  *   ["info", { calls: 2, usec: 18 }]]);
- * commandDelta(before, after); // { calls: 25, usec: 205, byCommand: { evalsha: 20, get: 5 } }
+ * commandDelta(before, after); // { calls: 25, usec: 5, byCommand: { evalsha: 20, get: 5 } }
  * ```
  */
 export function commandDelta(
@@ -112,7 +120,7 @@ export function commandDelta(
     if (d <= 0) continue;
     byCommand[name] = d;
     calls += d;
-    usec += stat.usec - was.usec;
+    if (!SCRIPT_COMMANDS.has(name)) usec += stat.usec - was.usec;
   }
   return { calls, usec, byCommand };
 }
