@@ -33,22 +33,28 @@ export class Child {
   }
 
   /**
-   * Starts `deno run <denoFlags> script ...args` on `cpu`.
+   * Starts `deno run <denoFlags> script ...args` on `cpu` (`undefined`: on
+   * whichever core the scheduler picks).
    *
    * @param stdin Whether to keep a pipe to the child's stdin (for `send`).
    * @param denoFlags Permissions and other flags for `deno run` (e.g. `--cpu-prof`).
+   * @param env Environment variables added to the inherited ones.
    */
   static spawn(
-    cpu: number,
+    cpu: number | undefined,
     script: string,
     args: string[],
     stdin = false,
     denoFlags: string[] = ["-A"],
+    env?: Record<string, string>,
   ): Child {
     const deno = [Deno.execPath(), "run", ...denoFlags, script, ...args];
-    const [command, ...rest] = HAS_TASKSET ? ["taskset", "-c", String(cpu), ...deno] : deno;
+    const [command, ...rest] = HAS_TASKSET && cpu !== undefined
+      ? ["taskset", "-c", String(cpu), ...deno]
+      : deno;
     const process = new Deno.Command(command, {
       args: rest,
+      env,
       stdout: "piped",
       stderr: "null",
       stdin: stdin ? "piped" : "null",

@@ -18,6 +18,10 @@ export interface Options extends ScenarioOptions {
   step: boolean;
   /** Step mode: each step offers this many times the last one's rate. */
   stepFactor: number;
+  /** Step mode: a step passes with p99 at most this, ms (and nothing lost or refused). */
+  stepP99Ms: number;
+  /** `--compare-metrics`: each store with `/metrics` on and off, interleaved. */
+  compareMetrics: boolean;
   /** The flags given on the command line (for defaults that depend on the scenario). */
   given: Set<string>;
 }
@@ -27,6 +31,8 @@ export interface Variant {
   target: Target;
   /** Huayi IM's store (the baseline ignores it). */
   store: Store;
+  /** `off`: Huayi IM runs with `--metrics=off` (`--compare-metrics`). */
+  metrics?: "off";
 }
 
 /** Entries the restart scenario stores when `--backlog` is not given. */
@@ -41,6 +47,7 @@ export const RESTART_BACKLOG = 1_000_000;
  * const options = parseArgs(["--scenario", "p2p", "--store", "sqlite", "--server-flag=--sync=full"]);
  * options.stores; // ["sqlite"]
  * options.serverFlags; // ["--sync=full"]
+ * parseArgs(["--cluster", "--scenario", "p2p"]).stores; // ["redis"]: two nodes and a Redis
  * ```
  */
 export function parseArgs(args: string[]): Options {
@@ -53,6 +60,9 @@ export function parseArgs(args: string[]): Options {
     runs: 1,
     step: false,
     stepFactor: 1.25,
+    stepP99Ms: 50,
+    compareMetrics: false,
+    redisAof: "everysec",
     given: new Set(),
     users: 1000,
     members: 1000,
@@ -91,10 +101,28 @@ export function parseArgs(args: string[]): Options {
       }
       case "--store": {
         const store = value();
-        if (store !== "memory" && store !== "sqlite") {
-          throw new Error("--store is memory or sqlite");
+        if (store !== "memory" && store !== "sqlite" && store !== "redis") {
+          throw new Error("--store is memory, sqlite or redis (a cluster: the same as --cluster)");
         }
         options.stores = [store];
+        break;
+      }
+      case "--cluster":
+        options.stores = ["redis"];
+        break;
+      case "--redis-aof": {
+        const aof = value();
+        if (aof !== "everysec" && aof !== "off") throw new Error("--redis-aof is everysec or off");
+        options.redisAof = aof;
+        break;
+      }
+      case "--compare-metrics":
+        options.compareMetrics = true;
+        break;
+      case "--step-p99": {
+        const n = Number(value());
+        if (!(n > 0)) throw new Error("--step-p99 is a positive number of ms");
+        options.stepP99Ms = n;
         break;
       }
       case "--compare-stores":
@@ -148,9 +176,22 @@ export function parseArgs(args: string[]): Options {
   if (!known.includes(options.scenario)) {
     throw new Error(`--scenario is one of ${known.join(", ")}`);
   }
+  const cluster = options.stores[0] === "redis";
+  if (cluster) {
+    if (options.given.has("--target") && !options.targets.includes("huayi")) {
+      throw new Error("a cluster is Huayi IM's: --cluster runs no baseline");
+    }
+    // The baseline cannot be a cluster: compare with a run without --cluster.
+    options.targets = ["huayi"];
+    if (["restart", "default", "scaling"].includes(options.scenario)) {
+      throw new Error("--cluster runs p2p, fanout, conns, offline or resume (one --scenario)");
+    }
+  } else if (options.given.has("--redis-aof")) {
+    throw new Error("--redis-aof is a cluster's: add --cluster");
+  }
   if (compare) {
-    if (options.given.has("--store")) {
-      throw new Error("--compare-stores runs both stores: no --store");
+    if (options.given.has("--store") || options.given.has("--cluster")) {
+      throw new Error("--compare-stores runs both stores: no --store or --cluster");
     }
     if (options.scenario === "restart") {
       throw new Error("restart needs a durable store: it runs on sqlite alone");
@@ -164,6 +205,9 @@ export function parseArgs(args: string[]): Options {
     options.stores = ["sqlite"];
     if (!options.given.has("--backlog")) options.backlog = RESTART_BACKLOG;
   }
+  if (options.compareMetrics && options.serverFlags.some((f) => f.startsWith("--metrics="))) {
+    throw new Error("--compare-metrics sets --metrics itself: no --server-flag=--metrics=…");
+  }
   if (options.recipients < 1) throw new Error("--recipients is at least 1");
   options.store = options.stores[0];
   return options;
@@ -172,7 +216,8 @@ export function parseArgs(args: string[]): Options {
 /**
  * The servers a scenario runs on, in the order one round measures them:
  * Huayi IM on each store, then the baseline (once: it has no store), unless
- * the scenario needs a store.
+ * the scenario needs a store. With `compareMetrics`, each store twice:
+ * `/metrics` on, then off.
  *
  * @example Usage
  * ```ts
@@ -180,13 +225,23 @@ export function parseArgs(args: string[]): Options {
  * variantsFor("p2p", ["huayi", "baseline"], ["memory", "sqlite"]);
  * // [{target: "huayi", store: "memory"}, {target: "huayi", store: "sqlite"}, {target: "baseline", store: "memory"}]
  * variantsFor("resume", ["huayi", "baseline"], ["memory"]); // [{target: "huayi", store: "memory"}]
+ * variantsFor("p2p", ["huayi"], ["memory"], true);
+ * // [{target: "huayi", store: "memory"}, {target: "huayi", store: "memory", metrics: "off"}]
  * ```
  */
-export function variantsFor(scenario: ScenarioName, targets: Target[], stores: Store[]): Variant[] {
+export function variantsFor(
+  scenario: ScenarioName,
+  targets: Target[],
+  stores: Store[],
+  compareMetrics = false,
+): Variant[] {
   const out: Variant[] = [];
   const huayiOnly = HUAYI_ONLY.includes(scenario);
   if (targets.includes("huayi") || huayiOnly) {
-    for (const store of stores) out.push({ target: "huayi", store });
+    for (const store of stores) {
+      out.push({ target: "huayi", store });
+      if (compareMetrics) out.push({ target: "huayi", store, metrics: "off" });
+    }
   }
   if (targets.includes("baseline") && !huayiOnly) {
     out.push({ target: "baseline", store: stores[0] });

@@ -26,8 +26,15 @@ export interface WorkerPlan {
   url: string;
   /** Users whose sockets this process holds. */
   receivers: string[];
-  /** Who sends, and to whom: a user (`to`) or a topic. */
-  sends: { from: string; to?: string; topic?: string }[];
+  /**
+   * Who sends, and to whom: a user (`to`) or a topic; `node` is the index in
+   * `nodes` of the node the send is posted to (a cluster; default 0).
+   */
+  sends: { from: string; to?: string; topic?: string; node?: number }[];
+  /** A cluster's nodes (base URLs); without it, `url` alone. Logins go to `url`. */
+  nodes?: string[];
+  /** For each receiver, the index in `nodes` of the node its socket opens on (default 0). */
+  receiverNodes?: number[];
   /** Messages per second this process sends (all its senders together). */
   rate: number;
   seconds: number;
@@ -181,7 +188,6 @@ function messageBody(
 }
 
 async function run(plan: WorkerPlan): Promise<WorkerResult> {
-  const target = new URL(plan.url);
   const senders = [...new Set(plan.sends.map((s) => s.from))];
   const sids = new Map<string, string>();
   await inBatches([...new Set([...plan.receivers, ...senders])], 100, async (user) => {
@@ -196,18 +202,34 @@ async function run(plan: WorkerPlan): Promise<WorkerResult> {
       await response.body?.cancel();
     });
   }
-  const clients = await Promise.all(
-    Array.from({ length: Math.max(1, plan.connections) }, () => HttpClient.connect(target)),
-  );
-  // One connection per sender: a pipelined connection keeps a sender's
-  // messages in order, so the receivers can check order.
-  const clientOf = new Map(senders.map((sender, i) => [sender, clients[i % clients.length]]));
+  // `connections` keep-alive connections to each node the sends go to.
+  const nodes = plan.nodes ?? [plan.url];
+  const used = [...new Set(plan.sends.map((s) => s.node ?? 0))];
+  const perNode = new Map<number, HttpClient[]>();
+  for (const node of used.length ? used : [0]) {
+    perNode.set(
+      node,
+      await Promise.all(
+        Array.from(
+          { length: Math.max(1, plan.connections) },
+          () => HttpClient.connect(new URL(nodes[node])),
+        ),
+      ),
+    );
+  }
+  const clients = [...perNode.values()].flat();
+  // One connection per sender and node: a pipelined connection keeps a
+  // sender's messages in order, so the receivers can check order.
+  const clientOf = new Map<string, HttpClient>();
+  for (const [node, list] of perNode) {
+    senders.forEach((sender, i) => clientOf.set(`${node} ${sender}`, list[i % list.length]));
+  }
   const padding = "x".repeat(plan.padding);
   let seq = 0;
   let sent = 0;
   let accepted = 0;
-  const send = (from: string, to?: string, topic?: string) => {
-    const client = clientOf.get(from)!;
+  const send = (from: string, to?: string, topic?: string, node = 0) => {
+    const client = clientOf.get(`${node} ${from}`)!;
     const query = topic ? `?topic=${topic}` : `?to=${to}`;
     const body = messageBody(from, to, topic, `${now().toFixed(3)}|${seq++}|${padding}`);
     sent++;
@@ -230,10 +252,13 @@ async function run(plan: WorkerPlan): Promise<WorkerResult> {
   const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream()).getReader();
   await untilLine(lines, "connect");
   const opened = performance.now();
+  const socketUrl = new Map(
+    plan.receivers.map((user, i) => [user, nodes[plan.receiverNodes?.[i] ?? 0] ?? plan.url]),
+  );
   await inBatches(
     plan.receivers,
     200,
-    (user) => receivers.open(plan.url, sids.get(user)!, plan.since),
+    (user) => receivers.open(socketUrl.get(user)!, sids.get(user)!, plan.since),
   );
   const pinger = plan.pingMs > 0
     ? setInterval(() => {
@@ -263,7 +288,7 @@ async function run(plan: WorkerPlan): Promise<WorkerResult> {
       const busy = clients.every((client) => client.inFlight >= maxInFlight);
       if (busy) break;
       const route = plan.sends[sent % plan.sends.length];
-      send(route.from, route.to, route.topic);
+      send(route.from, route.to, route.topic, route.node);
     }
     await new Promise((resolve) => setTimeout(resolve, 2));
   }

@@ -14,6 +14,8 @@
  * deno task bench --scenario restart                # 1,000,000 entries in SQLite, SIGTERM, start again
  * deno task bench --scenario p2p --step --target huayi --compare-stores   # memory and sqlite, interleaved
  * deno task bench --scenario p2p --store sqlite --server-flag=--sync=full
+ * deno task bench --scenario p2p --cluster --rate 5000     # two nodes over Redis, every send cross-node
+ * deno task bench --scenario p2p --target huayi --compare-metrics   # /metrics on and off, interleaved
  * deno task bench --scenario scaling
  * deno task bench --runs 3                          # medians of 3 runs
  * deno task bench --scenario fanout --profile       # V8 CPU profile of the server in bench/out/
@@ -26,7 +28,7 @@
 import { Child } from "./child.ts";
 import { type Options, parseArgs, roundOrder, type Variant, variantsFor } from "./cli.ts";
 import { lockMachine, unlockMachine } from "./lock.ts";
-import type { Figures } from "./run.ts";
+import { CLUSTER_NODES, type Figures } from "./run.ts";
 import { type ScenarioName, type ScenarioOptions, SCENARIOS } from "./scenarios/mod.ts";
 import { medianRecord } from "./stats.ts";
 import { fmt, NOISY_CPU, renderTable, type Row, warnings } from "./table.ts";
@@ -62,14 +64,34 @@ async function measureVariants(
   const all = variants.map(() => [] as Figures[]);
   for (let round = 0; round < runs; round++) {
     for (const i of roundOrder(variants.map((_, i) => i), round)) {
-      const { target, store } = variants[i];
-      all[i].push(await SCENARIOS[scenario](target, { ...options, store }));
+      all[i].push(
+        await SCENARIOS[scenario](variants[i].target, variantOptions(options, variants[i])),
+      );
     }
   }
   return all.map((figures) => medianRecord(figures));
 }
 
-const describe = (v: Variant) => v.target === "huayi" ? `huayi (${v.store})` : v.target;
+/** A variant's scenario options: its store, and `--metrics=off` after the other server flags. */
+function variantOptions(options: ScenarioOptions, variant: Variant): ScenarioOptions {
+  const serverFlags = variant.metrics === "off"
+    ? [...options.serverFlags, "--metrics=off"]
+    : options.serverFlags;
+  return { ...options, store: variant.store, serverFlags };
+}
+
+const describe = (v: Variant) =>
+  v.target === "huayi"
+    ? `huayi (${v.store}${v.metrics === "off" ? ", metrics off" : ""})`
+    : v.target;
+
+/** Where a row's processes ran. */
+const pinning = (store: string | undefined) =>
+  !Child.pinned
+    ? "none (taskset missing)"
+    : store === "redis"
+    ? "node 1 on CPU 0, node 2 on CPU 1, Redis and generators unpinned"
+    : "server on CPU 0, generators on CPU 1";
 
 async function record(rows: Row[], sha: string): Promise<void> {
   const lines = rows.map((row) =>
@@ -80,16 +102,21 @@ async function record(rows: Row[], sha: string): Promise<void> {
       label: row.label,
       target: row.target,
       store: row.store,
+      metrics: row.metrics ?? "on",
+      ...(row.store === "redis"
+        ? { nodes: CLUSTER_NODES, redisAof: row.options.redisAof ?? "everysec" }
+        : {}),
       parameters: { ...row.options, store: row.store },
       pinned: Child.pinned,
+      pinning: pinning(row.store),
       figures: row.figures,
     })
   );
   await Deno.writeTextFile(RESULTS, lines.join("\n") + "\n", { append: true });
 }
 
-/** A step passes when p99 stays within 50 ms and nothing is lost or refused. */
-const passes = (f: Figures) => f.p99 <= 50 && f.lost === 0 && f.rejected === 0;
+/** A step passes when p99 stays within `--step-p99` (50 ms) and nothing is lost or refused. */
+const passes = (f: Figures, p99Ms: number) => f.p99 <= p99Ms && f.lost === 0 && f.rejected === 0;
 
 /** A failed step measured while other processes were busy is measured again, this many times at most. */
 const NOISY_RETRIES = 2;
@@ -98,7 +125,7 @@ const NOISY_RETRIES = 2;
 // step fails, on every variant at once (interleaved at each rate), and says
 // which rate was the last to pass on each; with both stores, their ratio.
 async function stepP2p(options: Options, rows: Row[]): Promise<string[]> {
-  const variants = variantsFor("p2p", options.targets, options.stores);
+  const variants = variantsFor("p2p", options.targets, options.stores, options.compareMetrics);
   const best = variants.map(() => 0);
   const failed = variants.map(() => false);
   let rate = options.rate || 4000;
@@ -113,13 +140,15 @@ async function stepP2p(options: Options, rows: Row[]): Promise<string[]> {
       // A step that failed while the machine was busy says little about the
       // server: measure it again (the noisy row stays in the table, marked).
       for (let retry = 0; retry <= NOISY_RETRIES; retry++) {
-        const noisy = !passes(figures) && figures.otherCpu >= NOISY_CPU && retry < NOISY_RETRIES;
+        const noisy = !passes(figures, options.stepP99Ms) && figures.otherCpu >= NOISY_CPU &&
+          retry < NOISY_RETRIES;
         rows.push({
           label: noisy ? `${label} noisy` : label,
           scenario: "p2p",
           target: variant.target,
           store: variant.target === "huayi" ? variant.store : undefined,
-          options: { ...stepOptions, store: variant.store },
+          metrics: variant.metrics,
+          options: variantOptions(stepOptions, variant),
           figures,
         });
         console.error(
@@ -134,14 +163,16 @@ async function stepP2p(options: Options, rows: Row[]): Promise<string[]> {
         if (!noisy) break;
         figures = (await measureVariants("p2p", [variant], stepOptions, options.runs))[0];
       }
-      if (passes(figures)) best[i] = figures.deliveredPerSecond;
+      if (passes(figures, options.stepP99Ms)) best[i] = figures.deliveredPerSecond;
       else failed[i] = true;
     }
     rate = Math.round(rate * options.stepFactor);
   }
   const first = options.rate || 4000;
   const summary = variants.map((variant, i) =>
-    `p2p on ${describe(variant)}: highest rate with p99 ≤ 50 ms and nothing lost: ${
+    `p2p on ${
+      describe(variant)
+    }: highest rate with p99 ≤ ${options.stepP99Ms} ms and nothing lost: ${
       best[i] === 0
         ? `none (the first step, ${first}/s, failed)`
         : `${failed[i] ? "" : "≥ "}${fmt(best[i])} msg/s${
@@ -149,8 +180,12 @@ async function stepP2p(options: Options, rows: Row[]): Promise<string[]> {
         }`
     }`
   );
-  const memory = variants.findIndex((v) => v.target === "huayi" && v.store === "memory");
-  const sqlite = variants.findIndex((v) => v.target === "huayi" && v.store === "sqlite");
+  const memory = variants.findIndex((v) =>
+    v.target === "huayi" && v.store === "memory" && !v.metrics
+  );
+  const sqlite = variants.findIndex((v) =>
+    v.target === "huayi" && v.store === "sqlite" && !v.metrics
+  );
   if (memory !== -1 && sqlite !== -1 && best[memory] > 0) {
     summary.push(
       `p2p step: sqlite / memory = ${(best[sqlite] / best[memory]).toFixed(2)} ` +
@@ -184,7 +219,7 @@ async function main(): Promise<void> {
       rate: options.rate || defaultRate(scenario),
       ...overrides,
     };
-    const variants = variantsFor(scenario, targets, options.stores);
+    const variants = variantsFor(scenario, targets, options.stores, options.compareMetrics);
     console.error(`measuring ${label ?? scenario} on ${variants.map(describe).join(", ")} …`);
     const measured = await measureVariants(scenario, variants, scenarioOptions, options.runs);
     variants.forEach((variant, i) =>
@@ -193,7 +228,8 @@ async function main(): Promise<void> {
         scenario,
         target: variant.target,
         store: variant.target === "huayi" ? variant.store : undefined,
-        options: { ...scenarioOptions, store: variant.store },
+        metrics: variant.metrics,
+        options: variantOptions(scenarioOptions, variant),
         figures: measured[i],
       })
     );
@@ -220,11 +256,9 @@ async function main(): Promise<void> {
   unlockMachine();
   console.log("\n" + renderTable(rows).join("\n") + "\n");
   for (const note of [...notes, ...warnings(rows)]) console.log(note);
-  console.log(
-    `server pinned to CPU 0 and generators to CPU 1: ${
-      Child.pinned ? "yes" : "no (taskset missing)"
-    }`,
-  );
+  for (const where of new Set(rows.map((row) => pinning(row.store)))) {
+    console.log(`pinning: ${where}`);
+  }
   await record(rows, await commit());
   console.log(`appended ${rows.length} line(s) to bench/results.jsonl`);
   // The signal listeners would keep the process alive.

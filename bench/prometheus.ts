@@ -253,3 +253,72 @@ export async function scrapeMetrics(url: string): Promise<string | undefined> {
     return undefined;
   }
 }
+
+/**
+ * Histogram `name` between two scrapes, every label set of it added up
+ * (`im_redis_command_seconds{command=…}` is one histogram per command);
+ * `undefined` when the later scrape has none.
+ *
+ * @example Usage
+ * ```ts
+ * import { windowHistogram } from "./prometheus.ts";
+ * const scrape = (a: number, b: number) =>
+ *   `x_seconds_bucket{c="get",le="0.001"} ${a}\nx_seconds_bucket{c="get",le="+Inf"} ${a}\n` +
+ *   `x_seconds_bucket{c="set",le="0.001"} ${b}\nx_seconds_bucket{c="set",le="+Inf"} ${b}\n`;
+ * windowHistogram(scrape(1, 2), scrape(5, 10), "x_seconds")?.count; // 12
+ * ```
+ */
+export function windowHistogram(
+  before: string | undefined,
+  after: string | undefined,
+  name: string,
+): PromHistogram | undefined {
+  if (after === undefined) return undefined;
+  const end = parseHistograms(after);
+  const start = before === undefined ? new Map<string, PromHistogram>() : parseHistograms(before);
+  const windows = [...end].filter(([key]) => key === name || key.startsWith(name + "{"))
+    .map(([key, h]) => subtractHistogram(h, start.get(key)));
+  return windows.length ? addHistograms(windows) : undefined;
+}
+
+/**
+ * Adds histograms with the same buckets (several nodes' views of one thing);
+ * one whose bounds differ from the first's is left out.
+ *
+ * @example Usage
+ * ```ts
+ * import { addHistograms } from "./prometheus.ts";
+ * const a = { bounds: [0.1, Infinity], cumulative: [3, 4], sum: 0.5, count: 4 };
+ * addHistograms([a, a]).cumulative; // [6, 8]
+ * ```
+ */
+export function addHistograms(histograms: PromHistogram[]): PromHistogram {
+  const [first, ...rest] = histograms;
+  const out = { ...first, cumulative: [...first.cumulative] };
+  for (const h of rest) {
+    if (h.bounds.length !== first.bounds.length || h.bounds.some((b, i) => b !== first.bounds[i])) {
+      continue;
+    }
+    h.cumulative.forEach((n, i) => out.cumulative[i] += n);
+    out.sum += h.sum;
+    out.count += h.count;
+  }
+  return out;
+}
+
+/**
+ * A window's histogram summarized in milliseconds (see {@linkcode windowSummary}).
+ *
+ * @example Usage
+ * ```ts
+ * import { summarize } from "./prometheus.ts";
+ * summarize({ bounds: [0.01, Infinity], cumulative: [10, 10], sum: 0, count: 10 }).maxMs; // 10
+ * ```
+ */
+export function summarize(window: PromHistogram): WindowSummary {
+  return {
+    count: window.count,
+    p99Ms: histogramQuantile(window, 0.99) * 1000,
+    maxMs: maxBucket(window) * 1000,
+  };
+}

@@ -7,9 +7,16 @@
  */
 
 import { Child } from "./child.ts";
+import { BenchRedis, commandDelta, type RedisAof, type RedisCost, redisCost } from "./cluster.ts";
 import { Histogram } from "./histogram.ts";
 import type { WorkerPlan, WorkerResult } from "./load_worker.ts";
-import { scrapeMetrics, windowSummary } from "./prometheus.ts";
+import {
+  addHistograms,
+  parseGauge,
+  scrapeMetrics,
+  summarize,
+  windowHistogram,
+} from "./prometheus.ts";
 import { waitForQuiet } from "./quiet.ts";
 import {
   cpuPercent,
@@ -26,8 +33,14 @@ const WORKER = new URL("./load_worker.ts", import.meta.url).pathname;
 /** Which server a run measures. */
 export type Target = "huayi" | "baseline";
 
-/** Huayi IM's store engine (`--store`); the baseline stores nothing. */
-export type Store = "memory" | "sqlite";
+/**
+ * Huayi IM's store engine (`--store`); the baseline stores nothing. `redis`
+ * is a cluster (`--cluster`): two nodes sharing a Redis of the bench's own.
+ */
+export type Store = "memory" | "sqlite" | "redis";
+
+/** The nodes of a cluster run. */
+export const CLUSTER_NODES = 2;
 
 /** Everything one run measured. */
 export interface Figures {
@@ -124,7 +137,30 @@ export interface Figures {
   readBackMs?: number;
   /** Restart scenario: the restarted server's RSS once listening, MB. */
   restartRssMb?: number;
+  /** Messages the server answered 200 (fan-out: deliveries are this × members). */
+  accepted?: number;
+  /** Cluster: each node's CPU over the window, percent of one core (node 1 on CPU 0, node 2 on CPU 1). */
+  node1Cpu?: number;
+  node2Cpu?: number;
+  /** Cluster: each node's RSS at the end, MB. */
+  node1RssMb?: number;
+  node2RssMb?: number;
+  /** Cluster: Redis's CPU over the window (from `/proc`), percent of one core, and its RSS at the end. */
+  redisCpu?: number;
+  redisRssMb?: number;
+  /** Cluster: Redis commands per second while the sockets were open and nothing was sent. */
+  redisIdleCallsPerSecond?: number;
+  /** Cluster: the same by command, per second. */
+  redisIdleCommands?: Record<string, number>;
+  /** Cluster: Redis round trips as the nodes time them (`im_redis_command_seconds`, every command), p99 ms. */
+  redisRttP99Ms?: number;
+  /** Cluster: failed Redis commands (`im_redis_errors_total`) and reconnects in the run, both nodes. */
+  redisErrors?: number;
+  redisReconnects?: number;
 }
+
+/** A cluster run's Figures: the Redis cost of the window on top. */
+export type ClusterFigures = Figures & Partial<RedisCost>;
 
 /** How to start a server for a run. */
 export interface ServerSpec {
@@ -145,6 +181,10 @@ export interface ServerSpec {
   profileDir?: string;
   /** V8 flags for the server, passed as `--v8-flags=`. */
   v8Flags?: string;
+  /** The CPU the server is pinned to (default 0). */
+  cpu?: number;
+  /** Cluster: Redis's URL and this node's name (`IM_REDIS_URL`, `IM_NODE_ID`). */
+  node?: { redisUrl: string; id: string };
 }
 
 /**
@@ -162,7 +202,9 @@ export interface ServerSpec {
  */
 export function huayiArgs(spec: ServerSpec): string[] {
   const host = spec.anyAddress ? "0.0.0.0" : "127.0.0.1";
-  const args = ["--host", host, "--port", "0", "--store", spec.store];
+  // A cluster node's store is Redis (IM_REDIS_URL): `--store` does not apply.
+  const args = ["--host", host, "--port", "0"];
+  if (spec.store !== "redis") args.push("--store", spec.store);
   if (spec.store === "sqlite") {
     if (!spec.dataDir) throw new Error("the sqlite store needs a data directory");
     args.push("--data-dir", spec.dataDir);
@@ -191,13 +233,16 @@ export function spawnServer(spec: ServerSpec): Child {
     return Child.spawn(0, BASELINE, ["0", host], false, ["--allow-net", ...profileFlags]);
   }
   const write = spec.store === "sqlite" && spec.dataDir ? [`--allow-write=${spec.dataDir}`] : [];
-  return Child.spawn(0, MAIN, huayiArgs(spec), false, [
+  const env = spec.node
+    ? { IM_REDIS_URL: spec.node.redisUrl, IM_NODE_ID: spec.node.id }
+    : undefined;
+  return Child.spawn(spec.cpu ?? 0, MAIN, huayiArgs(spec), false, [
     "--allow-net",
     "--allow-read",
     ...write,
     "--allow-env",
     ...profileFlags,
-  ]);
+  ], env);
 }
 
 /** A fresh data directory for a sqlite run (removed by the caller), or none. */
@@ -233,69 +278,138 @@ export const LISTENING = /listening on http:\/\/[^:]+:(\d+)/;
 export interface RunSpec extends Omit<ServerSpec, "dataDir"> {
   /** The offered-load window (ms after `go`) that CPU and lag figures cover; 0 for the whole run. */
   windowMs: number;
-  /** Builds the generator plans once the server's URL is known; may prepare the server. */
-  plans: (url: string) => Promise<WorkerPlan[]>;
+  /**
+   * Builds the generator plans once the server's URL is known (a cluster's:
+   * node 1's, and every node's in `nodes`); may prepare the server.
+   */
+  plans: (url: string, nodes: string[]) => Promise<WorkerPlan[]>;
   /** Deliveries expected from what the generators report. */
   expected: (results: WorkerResult[]) => number;
+  /** Cluster (`store: "redis"`): Redis's persistence. */
+  redisAof?: RedisAof;
+}
+
+/** How long a cluster run watches Redis with the sockets open and nothing sent (its idle rate). */
+const IDLE_WATCH_MS = 2000;
+/**
+ * How long it waits before that: a node registers a socket's presence after
+ * the upgrade the generator counts as open, so right after `ready` Redis is
+ * still busy with the connects (~5 commands a socket), which are no idle cost.
+ */
+const IDLE_SETTLE_MS = 3000;
+
+/** Several processes read as one: CPU seconds and memory added up. */
+function together(samples: ProcSample[]): ProcSample {
+  return {
+    cpuSeconds: samples.reduce((a, s) => a + s.cpuSeconds, 0),
+    rssBytes: samples.reduce((a, s) => a + s.rssBytes, 0),
+    peakRssBytes: samples.reduce((a, s) => a + s.peakRssBytes, 0),
+    at: samples[0].at,
+  };
 }
 
 /**
- * Runs one measurement.
+ * Runs one measurement. On `store: "redis"` it starts a Redis and two nodes
+ * (node 1 on CPU 0, node 2 on CPU 1; Redis and the generators unpinned), and
+ * the server figures are both nodes' together (CPU, RSS) or the worse node's
+ * (event-loop lag), with each node's CPU and RSS and Redis's cost beside.
  *
  * @example Usage
  * ```ts ignore
  * const figures = await measure({ target: "huayi", serverFlags: [], plans, expected });
  * ```
  */
-export async function measure(spec: RunSpec): Promise<Figures> {
+export async function measure(spec: RunSpec): Promise<ClusterFigures> {
   // Other work on the two cores skews everything: start on a quiet machine when possible.
   await waitForQuiet();
+  const cluster = spec.target === "huayi" && spec.store === "redis";
   const dataDir = spec.target === "huayi" ? await freshDataDir(spec.store) : undefined;
-  const server = spawnServer({ ...spec, dataDir });
+  const redis = cluster ? await BenchRedis.start(spec.redisAof ?? "everysec") : undefined;
+  const servers: Child[] = [];
   const workers: Child[] = [];
   try {
-    const port = (await server.waitFor(LISTENING))[1];
+    if (redis) {
+      const sockets = Math.ceil(spec.sockets / CLUSTER_NODES);
+      for (let n = 0; n < CLUSTER_NODES; n++) {
+        const node = { redisUrl: redis.url, id: `bench-node-${n + 1}` };
+        servers.push(spawnServer({ ...spec, sockets, cpu: n, node }));
+      }
+    } else {
+      servers.push(spawnServer({ ...spec, dataDir }));
+    }
+    const ports = await Promise.all(servers.map((server) => server.waitFor(LISTENING)));
     await assertStoreOpened(spec.store, dataDir);
-    const url = `http://127.0.0.1:${port}`;
-    const atStart = await sampleProcess(server.pid);
-    const plans = await spec.plans(url);
-    for (const plan of plans) workers.push(Child.spawn(1, WORKER, [JSON.stringify(plan)], true));
-    await Promise.all(workers.map((worker) => worker.waitFor(/^logged-in$/, 180_000)));
-    const loggedIn = await sampleProcess(server.pid);
+    const urls = ports.map((match) => `http://127.0.0.1:${match[1]}`);
+    const url = urls[0];
+    const sample = () => Promise.all(servers.map((server) => sampleProcess(server.pid)));
+    const sampleRedis = () => redis ? sampleProcess(redis.pid) : Promise.resolve(undefined);
+    const scrape = () =>
+      spec.target === "huayi" ? Promise.all(urls.map(scrapeMetrics)) : Promise.resolve(undefined);
+    const atStart = await sample();
+    const plans = await spec.plans(url, urls);
+    // A cluster's nodes take both cores: the generators go where the scheduler finds room.
+    const generatorCpu = cluster ? undefined : 1;
+    for (const plan of plans) {
+      workers.push(Child.spawn(generatorCpu, WORKER, [JSON.stringify(plan)], true));
+    }
+    await Promise.all(workers.map((worker) => worker.waitFor(/^logged-in$/, 300_000)));
+    const loggedIn = await sample();
     await Promise.all(workers.map((worker) => worker.send("connect")));
-    await Promise.all(workers.map((worker) => worker.waitFor(/^ready$/, 180_000)));
+    await Promise.all(workers.map((worker) => worker.waitFor(/^ready$/, 300_000)));
+    // What the nodes ask of Redis with nothing sent (presence refreshes, session checks).
+    let idleCallsPerSecond: number | undefined;
+    const idleCommands: Record<string, number> = {};
+    if (redis) {
+      await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
+      const idleFrom = await redis.commandStats();
+      const idleStart = performance.now();
+      await new Promise((resolve) => setTimeout(resolve, IDLE_WATCH_MS));
+      const idle = commandDelta(idleFrom, await redis.commandStats());
+      const idleSeconds = (performance.now() - idleStart) / 1000;
+      idleCallsPerSecond = idle.calls / idleSeconds;
+      for (const [name, calls] of Object.entries(idle.byCommand)) {
+        idleCommands[name] = Math.round(calls / idleSeconds);
+      }
+    }
     // The server's own histograms (event-loop lag, commits) over the window alone.
-    const metricsBefore = spec.target === "huayi" ? await scrapeMetrics(url) : undefined;
-    const before = await sampleProcess(server.pid);
+    const metricsBefore = await scrape();
+    const commandsBefore = await redis?.commandStats();
+    const before = await sample();
+    const redisBefore = await sampleRedis();
     const machineBefore = await sampleMachine(workers);
     await Promise.all(workers.map((worker) => worker.send("go")));
     // CPU is read over the offered-load window only: the settling time after
     // it is mostly idle and would flatter the figure.
+    type WindowEnd = [ProcSample[], ProcSample | undefined, MachineSample, (string | undefined)[]?];
     const loadEnd = spec.windowMs > 0
-      ? new Promise<[ProcSample, MachineSample, string | undefined]>((resolve) =>
+      ? new Promise<WindowEnd>((resolve) =>
         setTimeout(async () => {
-          const process = await sampleProcess(server.pid);
+          const processes = await sample();
+          const redisProcess = await sampleRedis();
           const machine = await sampleMachine(workers);
-          resolve([process, machine, metricsBefore && await scrapeMetrics(url)]);
+          resolve([processes, redisProcess, machine, await scrape()]);
         }, spec.windowMs)
       )
       : undefined;
     const timeline: number[] = [];
     const rssTimer = setInterval(async () => {
-      if (performance.now() - before.at <= spec.windowMs) {
-        timeline.push((await sampleProcess(server.pid)).rssBytes / 1e6);
+      if (performance.now() - before[0].at <= spec.windowMs) {
+        timeline.push(together(await sample()).rssBytes / 1e6);
       }
     }, 10_000);
     const lines = await Promise.all(
       workers.map((worker) => worker.waitFor(/^result (.*)$/, 300_000)),
     );
-    const after = await sampleProcess(server.pid);
-    const [windowEnd, machineAfter, metricsAfter] = (await loadEnd) ??
-      [after, await sampleMachine(workers), metricsBefore && await scrapeMetrics(url)];
+    const commandsAfter = await redis?.commandStats();
+    const after = await sample();
+    const redisAfter = await sampleRedis();
+    const [windowEnd, redisEnd, machineAfter, metricsAfter] = (await loadEnd) ??
+      [after, redisAfter, await sampleMachine(workers), await scrape()];
     clearInterval(rssTimer);
     const results: WorkerResult[] = lines.map((match) => JSON.parse(match[1]));
-    const serverSeconds = windowEnd.cpuSeconds - before.cpuSeconds;
-    const wallSeconds = (windowEnd.at - before.at) / 1000;
+    const serverSeconds = together(windowEnd).cpuSeconds - together(before).cpuSeconds +
+      (redisEnd && redisBefore ? redisEnd.cpuSeconds - redisBefore.cpuSeconds : 0);
+    const wallSeconds = (windowEnd[0].at - before[0].at) / 1000;
     const percent = (seconds: number) => wallSeconds > 0 ? (100 * seconds) / wallSeconds : 0;
     const cores = {
       otherCpu: Math.max(0, percent(machineAfter.others - machineBefore.others - serverSeconds)),
@@ -303,33 +417,84 @@ export async function measure(spec: RunSpec): Promise<Figures> {
       generatorCoreCpu: percent(machineAfter.core1 - machineBefore.core1),
       interruptCpu: percent(machineAfter.interrupts - machineBefore.interrupts),
     };
-    return {
-      ...figures(spec, results, { atStart, loggedIn, before, windowEnd, after }, cores),
+    const stages = {
+      atStart: together(atStart),
+      loggedIn: together(loggedIn),
+      before: together(before),
+      windowEnd: together(windowEnd),
+      after: together(after),
+    };
+    const base = {
+      ...figures(spec, results, stages, cores),
       rssTimelineMb: timeline,
       ...serverHistograms(metricsBefore, metricsAfter),
     };
+    if (!redis || !commandsBefore || !commandsAfter || !redisBefore || !redisEnd) return base;
+    // Commands from `go` to the last delivery (the settling included: the
+    // nodes read entries until then), per message accepted and per delivery.
+    const delta = commandDelta(commandsBefore, commandsAfter);
+    const settledSeconds = (performance.now() - before[0].at) / 1000;
+    const counters = (name: string) =>
+      (metricsAfter ?? []).reduce(
+        (total, text, n) =>
+          total + (parseGauge(text ?? "", name) ?? 0) -
+          (parseGauge(metricsBefore?.[n] ?? "", name) ?? 0),
+        0,
+      );
+    return {
+      ...base,
+      ...redisCost(delta, base.accepted ?? 0, base.received, idleCallsPerSecond, settledSeconds),
+      node1Cpu: cpuPercent(before[0], windowEnd[0]),
+      node2Cpu: cpuPercent(before[1], windowEnd[1]),
+      node1RssMb: after[0].rssBytes / 1e6,
+      node2RssMb: after[1].rssBytes / 1e6,
+      redisCpu: cpuPercent(redisBefore, redisEnd),
+      redisRssMb: (redisAfter?.rssBytes ?? NaN) / 1e6,
+      redisIdleCallsPerSecond: idleCallsPerSecond,
+      redisIdleCommands: idleCommands,
+      redisErrors: counters("im_redis_errors_total"),
+      redisReconnects: counters("im_redis_reconnects_total"),
+    };
   } finally {
     await Promise.all(workers.map((worker) => worker.stop()));
-    await server.stop();
+    await Promise.all(servers.map((server) => server.stop()));
+    await redis?.stop();
     await removeDataDir(dataDir);
   }
 }
 
-/** Lag and commit figures between two scrapes of `/metrics` (NaN without them). */
+/**
+ * Lag and commit figures between two scrapes of `/metrics` (NaN without
+ * them); for several nodes (one scrape each), lag is the worse node's and
+ * the commit, delivery and Redis round-trip histograms are added up.
+ */
 export function serverHistograms(
-  before: string | undefined,
-  after: string | undefined,
-): Pick<Figures, ServerHistogramFigures> {
-  const lag = windowSummary(before, after, "im_event_loop_lag_seconds");
-  const commit = windowSummary(before, after, "im_store_commit_seconds");
-  const delivery = windowSummary(before, after, "im_delivery_seconds");
+  before: string | undefined | (string | undefined)[],
+  after: string | undefined | (string | undefined)[],
+): Pick<Figures, ServerHistogramFigures> & { redisRttP99Ms: number } {
+  const befores = Array.isArray(before) ? before : [before];
+  const afters = Array.isArray(after) ? after : [after];
+  const each = (name: string) =>
+    afters.map((text, n) => windowHistogram(befores[n], text, name))
+      .filter((h) => h !== undefined);
+  const merged = (name: string) => {
+    const found = each(name);
+    return found.length ? summarize(addHistograms(found)) : undefined;
+  };
+  const lags = each("im_event_loop_lag_seconds").map(summarize);
+  const worst = (pick: (lag: { p99Ms: number; maxMs: number }) => number) =>
+    lags.length ? Math.max(...lags.map(pick)) : NaN;
+  const commit = merged("im_store_commit_seconds");
+  const delivery = merged("im_delivery_seconds");
+  const rtt = merged("im_redis_command_seconds");
   return {
-    lagP99Ms: lag?.p99Ms ?? NaN,
-    lagMaxMs: lag?.maxMs ?? NaN,
-    lagSamples: lag?.count ?? 0,
+    lagP99Ms: worst((lag) => lag.p99Ms),
+    lagMaxMs: worst((lag) => lag.maxMs),
+    lagSamples: lags.reduce((total, lag) => total + lag.count, 0),
     commitP99Ms: commit?.p99Ms ?? NaN,
     commits: commit?.count ?? 0,
     serverDeliveryP99Ms: delivery?.p99Ms ?? NaN,
+    redisRttP99Ms: rtt?.p99Ms ?? NaN,
   };
 }
 
@@ -415,6 +580,7 @@ function figures(
     generatorCpu,
     ...cores,
     rejected: sum((r) => r.sent - r.accepted),
+    accepted: sum((r) => r.accepted),
     rssMb: server.after.rssBytes / 1e6,
     peakRssMb: server.after.peakRssBytes / 1e6,
     rssPerSocket: connected ? (server.after.rssBytes - server.loggedIn.rssBytes) / connected : 0,

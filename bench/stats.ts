@@ -39,6 +39,8 @@ export function median(values: readonly number[]): number {
  * import { medianRecord } from "./stats.ts";
  * medianRecord([{ p99: 3, lag: NaN, tag: "a" }, { p99: 1, lag: 2, tag: "b" }, { p99: 2, lag: 4, tag: "c" }]);
  * // { p99: 2, lag: 3, tag: "a" }
+ * medianRecord([{ calls: { get: 1 } }, { calls: { get: 3, set: 2 } }, { calls: { get: 2 } }]);
+ * // { calls: { get: 2, set: 0 } }: a name a run lacks counts 0 in it
  * ```
  */
 export function medianRecord<T extends object>(records: readonly T[]): T {
@@ -49,9 +51,19 @@ export function medianRecord<T extends object>(records: readonly T[]): T {
     if (values.some((v) => typeof v === "number")) {
       const finite = values.filter((v): v is number => Number.isFinite(v));
       out[key] = finite.length ? median(finite) : values[0];
+    } else if (values.every(isPlainObject)) {
+      // Figures by name (Redis calls per command): the median of each.
+      const names = [...new Set(values.flatMap((v) => Object.keys(v as object)))];
+      out[key] = Object.fromEntries(names.map((name) => [
+        name,
+        median(values.map((v) => (v as Record<string, number>)[name] ?? 0)),
+      ]));
     } else {
       out[key] = values[0];
     }
   }
   return out as T;
 }
+
+const isPlainObject = (v: unknown): boolean =>
+  typeof v === "object" && v !== null && !Array.isArray(v);

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Figures, Store, Target } from "./run.ts";
+import type { ClusterFigures, Figures, Store, Target } from "./run.ts";
 import type { ScenarioName, ScenarioOptions } from "./scenarios/mod.ts";
 
 /** One measurement as the table and the results file show it. */
@@ -16,8 +16,10 @@ export interface Row {
   target: Target;
   /** Huayi IM's store; absent for the baseline. */
   store?: Store;
+  /** `off`: Huayi IM ran with `--metrics=off` (no lag columns then). */
+  metrics?: "off";
   options: ScenarioOptions;
-  figures: Figures;
+  figures: ClusterFigures;
 }
 
 /** Generators above this share of their core may be what limits a run. */
@@ -48,7 +50,11 @@ const perCpuSecond = (f: Figures) =>
   f.serverCpu > 0 && f.deliveredPerSecond > 0 ? f.deliveredPerSecond / (f.serverCpu / 100) : NaN;
 
 /** Columns: heading, the cell of a row, and the cell of a ratio row (Huayi IM / baseline). */
-const COLUMNS: [string, (f: Figures) => string, (h: Figures, b: Figures) => string][] = [
+const COLUMNS: [
+  string,
+  (f: ClusterFigures) => string,
+  (h: ClusterFigures, b: ClusterFigures) => string,
+][] = [
   [
     "deliv/s",
     (f) => fmt(f.deliveredPerSecond),
@@ -65,6 +71,16 @@ const COLUMNS: [string, (f: Figures) => string, (h: Figures, b: Figures) => stri
   // Deliveries per second of server CPU: the server's cost, even when the
   // generators (not the server) cap the rate.
   ["deliv/CPU-s", (f) => fmt(perCpuSecond(f)), (h, b) => ratio(perCpuSecond(h), perCpuSecond(b))],
+  // A cluster: each node (srv CPU% is both together), and Redis.
+  ["n1 CPU%", (f) => fmt(f.node1Cpu), () => ""],
+  ["n2 CPU%", (f) => fmt(f.node2Cpu), () => ""],
+  ["redis CPU%", (f) => fmt(f.redisCpu), () => ""],
+  // Redis commands (INFO commandstats, go → last delivery) per accepted message and per delivery.
+  ["cmd/msg", (f) => fmt(f.redisPerMessage, 1), () => ""],
+  ["cmd/deliv", (f) => fmt(f.redisPerDelivery, 2), () => ""],
+  ["redis µs/msg", (f) => fmt(f.redisUsecPerMessage, 1), () => ""],
+  ["idle cmd/s", (f) => fmt(f.redisIdleCallsPerSecond), () => ""],
+  ["rtt p99 ms", (f) => fmt(f.redisRttP99Ms, 2), () => ""],
   ["gen CPU%", (f) => fmt(f.generatorCpu), () => ""],
   ["core0%", (f) => fmt(f.serverCoreCpu), () => ""],
   ["core1%", (f) => fmt(f.generatorCoreCpu), () => ""],
@@ -72,6 +88,9 @@ const COLUMNS: [string, (f: Figures) => string, (h: Figures, b: Figures) => stri
   ["other%", (f) => fmt(f.otherCpu), () => ""],
   ["RSS MB", (f) => fmt(f.rssMb, 1), (h, b) => ratio(h.rssMb, b.rssMb)],
   ["peak MB", (f) => fmt(f.peakRssMb, 1), (h, b) => ratio(h.peakRssMb, b.peakRssMb)],
+  ["n1 MB", (f) => fmt(f.node1RssMb, 1), () => ""],
+  ["n2 MB", (f) => fmt(f.node2RssMb, 1), () => ""],
+  ["redis MB", (f) => fmt(f.redisRssMb, 1), () => ""],
   [
     "B/socket",
     (f) => perSocket(f, f.rssPerSocket),
@@ -116,7 +135,7 @@ function ratioRows(rows: Row[]): RatioRow[] {
   const out: RatioRow[] = [];
   for (const huayi of rows.filter((r) => r.target === "huayi")) {
     const base = rows.find((r) => r.target === "baseline" && r.label === huayi.label);
-    if (base) {
+    if (base && huayi.metrics !== "off") {
       out.push({
         label: huayi.label,
         what: `${huayi.store ?? "huayi"}/base`,
@@ -124,9 +143,24 @@ function ratioRows(rows: Row[]): RatioRow[] {
         bottom: base.figures,
       });
     }
+    if (huayi.metrics === "off") {
+      const on = rows.find((r) =>
+        r.target === "huayi" && r.store === huayi.store && r.metrics !== "off" &&
+        r.label === huayi.label
+      );
+      if (on) {
+        out.push({
+          label: huayi.label,
+          what: `${huayi.store} off/on`,
+          top: huayi.figures,
+          bottom: on.figures,
+        });
+      }
+      continue;
+    }
     if (huayi.store !== "sqlite") continue;
     const memory = rows.find((r) =>
-      r.target === "huayi" && r.store === "memory" && r.label === huayi.label
+      r.target === "huayi" && r.store === "memory" && r.label === huayi.label && !r.metrics
     );
     if (memory) {
       out.push({
@@ -153,7 +187,7 @@ export function renderTable(rows: Row[]): string[] {
   const lines = rows.map((r) => [
     r.label,
     r.target,
-    r.store ?? "-",
+    (r.store ?? "-") + (r.metrics === "off" ? " metrics-off" : ""),
     ...COLUMNS.map(([, cell]) => cell(r.figures)),
   ]);
   for (const { label, what, top, bottom } of ratioRows(rows)) {
@@ -183,14 +217,16 @@ export function renderTable(rows: Row[]): string[] {
  */
 export function warnings(rows: Row[]): string[] {
   const out: string[] = [];
-  for (const { label, target: server, store, figures: f } of rows) {
-    const target = store ? `${server} (${store})` : server;
+  for (const { label, target: server, store, metrics, figures: f } of rows) {
+    const target = store
+      ? `${server} (${store}${metrics === "off" ? ", metrics off" : ""})`
+      : server;
     const timeline = f.rssTimelineMb ?? [];
     if (timeline.length >= 3) {
       out.push(
-        `${label} on ${target}: server RSS every 10 s of the window: ${
-          timeline.map((mb) => fmt(mb)).join(" → ")
-        } MB`,
+        `${label} on ${target}: ${
+          store === "redis" ? "both nodes' RSS together" : "server RSS"
+        } every 10 s of the window: ${timeline.map((mb) => fmt(mb)).join(" → ")} MB`,
       );
     }
     const generators = Math.max(f.generatorCpu, f.generatorCoreCpu);
@@ -207,6 +243,57 @@ export function warnings(rows: Row[]): string[] {
       );
     }
     out.push(...verdicts(label, target, f));
+    if (store === "redis") out.push(clusterNote(label, f));
+  }
+  out.push(...metricsOverhead(rows));
+  return out;
+}
+
+// A cluster row's Redis cost by command, and what went wrong between node and Redis.
+function clusterNote(label: string, f: ClusterFigures): string {
+  const byName = (calls: Record<string, number> | undefined) =>
+    Object.entries(calls ?? {}).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1])
+      .map(([name, n]) => `${name} ${n}`).join(", ") || "-";
+  const top = byName(f.redisCommands);
+  return `${label} on the cluster: ${fmt(f.redisCalls)} Redis commands from go to the last ` +
+    `delivery = ${fmt(f.redisPerMessage, 2)}/message (${
+      fmt(f.redisPerMessageNet, 2)
+    } without the idle rate of ${fmt(f.redisIdleCallsPerSecond)}/s), ${
+      fmt(f.redisPerDelivery, 3)
+    }/delivery; per message by command: ${top}; idle, per second: ${
+      byName(f.redisIdleCommands)
+    }; Redis errors ${fmt(f.redisErrors)}, reconnects ${fmt(f.redisReconnects)}`;
+}
+
+/**
+ * The metrics' overhead for every row measured with `/metrics` on and off:
+ * how much more server CPU the run with metrics took, at the rate it
+ * delivered (the target: ≤ 3 %).
+ *
+ * @example Usage
+ * ```ts ignore
+ * metricsOverhead(rows); // ["p2p on huayi (memory): metrics on costs 2.1 % more CPU per delivery …"]
+ * ```
+ */
+export function metricsOverhead(rows: Row[]): string[] {
+  const out: string[] = [];
+  for (const off of rows.filter((r) => r.target === "huayi" && r.metrics === "off")) {
+    const on = rows.find((r) =>
+      r.target === "huayi" && r.store === off.store && r.metrics !== "off" && r.label === off.label
+    );
+    if (!on) continue;
+    const overhead = 100 * (perCpuSecond(off.figures) / perCpuSecond(on.figures) - 1);
+    const cpu = 100 * (on.figures.serverCpu / off.figures.serverCpu - 1);
+    const more = (n: number) => `${fmt(Math.abs(n), 1)} % ${n < 0 ? "less" : "more"}`;
+    out.push(
+      `${off.label} on huayi (${off.store}): with metrics on the server used ${
+        more(cpu)
+      } CPU than with them off (${fmt(on.figures.serverCpu, 1)} vs ${
+        fmt(off.figures.serverCpu, 1)
+      } %), ${more(overhead)} CPU per delivery: ${
+        Number.isFinite(overhead) && overhead <= 3 ? "meets" : "misses"
+      } the target of ≤ 3 % (less CPU with metrics on is the machine's noise: repeat with more --runs)`,
+    );
   }
   return out;
 }

@@ -1,6 +1,7 @@
 /**
  * `fanout`: one topic of M members; one sender publishes at the offered rate,
- * so deliveries/s = rate × M.
+ * so deliveries/s = rate × M. On a cluster the members' sockets alternate
+ * between the nodes, and the sends are posted to each node in turn.
  *
  * @module
  */
@@ -22,14 +23,23 @@ export function fanout(target: Target, o: ScenarioOptions): Promise<Figures> {
     profileDir: o.profileDir,
     v8Flags: o.serverV8Flags,
     serverFlags: [],
+    redisAof: o.redisAof,
     windowMs: o.seconds * 1000,
-    plans: async (url) => {
+    plans: async (url, nodes) => {
       await createTopic(url, TOPIC);
-      return split(names("member", o.members), workers).map((group, w): WorkerPlan => ({
+      // Member k's socket on node k mod nodes, whichever generator holds it.
+      const members = names("member", o.members).map((name, k) => ({
+        name,
+        node: k % nodes.length,
+      }));
+      const sends = nodes.map((_, node) => ({ from: "fan_sender", topic: TOPIC, node }));
+      return split(members, workers).map((group, w): WorkerPlan => ({
         url,
-        receivers: group,
+        nodes,
+        receivers: group.map((m) => m.name),
+        receiverNodes: group.map((m) => m.node),
         join: TOPIC,
-        sends: w === 0 ? [{ from: "fan_sender", topic: TOPIC }] : [],
+        sends: w === 0 ? sends : [],
         rate: w === 0 ? o.rate : 0,
         seconds: o.seconds,
         connections: 4,

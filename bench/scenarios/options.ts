@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { RedisAof } from "../cluster.ts";
 import type { Store } from "../run.ts";
 
 /** Sizes and rates a scenario may use. */
@@ -29,6 +30,8 @@ export interface ScenarioOptions {
   profileDir?: string;
   /** V8 flags for the server (e.g. `--max-old-space-size=256`), to test memory settings. */
   serverV8Flags?: string;
+  /** A cluster's Redis persistence (`store: "redis"`, `--cluster`). */
+  redisAof?: RedisAof;
 }
 
 /**

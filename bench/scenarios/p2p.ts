@@ -1,6 +1,8 @@
 /**
  * `p2p`: N users in random pairs, each sending one-to-one to its partner; the
- * offered rate is shared by all senders.
+ * offered rate is shared by all senders. On a cluster every send crosses
+ * nodes: the two users of a pair hold their sockets on different nodes, and
+ * each posts its sends to the node of its own socket.
  *
  * @module
  */
@@ -20,16 +22,21 @@ export function p2p(target: Target, o: ScenarioOptions): Promise<Figures> {
     profileDir: o.profileDir,
     v8Flags: o.serverV8Flags,
     serverFlags: [],
+    redisAof: o.redisAof,
     windowMs: o.seconds * 1000,
-    plans: (url) => {
+    plans: (url, nodes) => {
       // Pairs stay inside one generator, so each counts what it should receive;
       // one sender per receiver, so the receiver can check order.
       const users = shuffled(names("p2p", o.users - (o.users % 2)), 1);
       const groups = split(users, workers).map((g) => g.length % 2 ? g.slice(0, -1) : g);
+      // A pair is group[i], group[i ^ 1]: one on each node when there are two.
+      const nodeOf = (i: number) => i % nodes.length;
       return Promise.resolve(groups.map((group): WorkerPlan => ({
         url,
+        nodes,
         receivers: group,
-        sends: group.map((from, i) => ({ from, to: group[i ^ 1] })),
+        receiverNodes: group.map((_, i) => nodeOf(i)),
+        sends: group.map((from, i) => ({ from, to: group[i ^ 1], node: nodeOf(i) })),
         rate: o.rate / workers,
         seconds: o.seconds,
         connections: 8,

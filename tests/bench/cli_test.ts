@@ -20,7 +20,7 @@ Deno.test("bench parseArgs: the store, passthrough flags, and the defaults", () 
   ]);
   assert.deepEqual(o.stores, ["sqlite"]);
   assert.deepEqual(o.serverFlags, ["--sync=full", "--outbox-capacity=64"]);
-  assert.throws(() => parseArgs(["--store", "redis"]), /memory or sqlite/);
+  assert.throws(() => parseArgs(["--store", "disk"]), /memory, sqlite or redis/);
   assert.throws(() => parseArgs(["--server-flag=--sync"]), /--name=value/);
   assert.throws(() => parseArgs(["--server-flag=sync=full"]), /--name=value/);
   assert.throws(() => parseArgs(["--store"]), /needs a value/);
