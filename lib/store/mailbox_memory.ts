@@ -128,18 +128,22 @@ export class MemoryMailbox implements Mailbox {
       return { kind: "store_full" };
     }
 
-    const stored: Stored = { message, bytes, holders: [], gone: false };
-    const seqs: number[] = [];
-    const add = (user: string, own: boolean) => {
+    // Sized once: arrays grown by push keep spare room for as long as the
+    // message is stored.
+    const count = recipients.length + (ownCopy ? 1 : 0);
+    const holders = new Array<Held>(count);
+    const seqs = new Array<number>(count);
+    const stored: Stored = { message, bytes, holders, gone: false };
+    for (let i = 0; i < count; i++) {
+      const own = i === recipients.length;
+      const user = own ? message.from : recipients[i];
       const box = this.#box(user);
       const entry: Held = { seq: ++box.last, message, own, user, stored };
       box.list.push(entry);
       if (!own) box.unread.add(message.sentAt);
-      stored.holders.push(entry);
-      seqs.push(entry.seq);
-    };
-    for (const user of recipients) add(user, false);
-    if (ownCopy) add(message.from, true);
+      holders[i] = entry;
+      seqs[i] = entry.seq;
+    }
     this.#store(stored);
     if (receiptKey) {
       this.#receipts.set(receiptKey, {

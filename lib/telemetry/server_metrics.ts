@@ -141,6 +141,9 @@ export function createServerMetrics(read: ScrapeReadings): ServerMetrics {
     labelNames: ["command"],
     buckets: FAST_BUCKETS,
   });
+  const byRoute = memo((route: string) =>
+    memo((status: number) => requests.labels(route, String(status)))
+  );
   return {
     registry,
     connectionsAccepted,
@@ -151,12 +154,23 @@ export function createServerMetrics(read: ScrapeReadings): ServerMetrics {
     resumesRecovered: resumes.labels("true"),
     resumesLost: resumes.labels("false"),
     closed: (code) => closes.labels(KNOWN_CODES.has(code) ? String(code) : "other"),
-    http: (route, status) => requests.labels(route, String(status)),
+    http: (route, status) => byRoute(route)(status),
     refused: (reason) => refusals.labels(reason),
     storeCommitSeconds,
     eventLoopLag,
     redisErrors,
     redisReconnects,
-    redisCommand: (command) => redisCommands.labels(command.toLowerCase()),
+    redisCommand: memo((command) => redisCommands.labels(command.toLowerCase())),
+  };
+}
+
+// The child for a value, found without building a label key: these run on
+// every request and every Redis call. Routes, statuses and commands are few.
+function memo<K, T>(make: (value: K) => T): (value: K) => T {
+  const children = new Map<K, T>();
+  return (value) => {
+    let child = children.get(value);
+    if (child === undefined) children.set(value, child = make(value));
+    return child;
   };
 }

@@ -108,6 +108,8 @@ Deno.test("messages: content is escaped whatever it holds", () => {
 Deno.test("messages: ids are unique and URL-safe; sizes count text and names", () => {
   const ids = new Set(Array.from({ length: 10_000 }, newMessageId));
   assert.equal(ids.size, 10_000);
+  // Past the counter's table of last digits (4,096) too.
+  for (const id of ids) assert.match(id, /^[A-Za-z0-9_-]{16}$/);
   const small = messageBytes(direct(""));
   assert.equal(messageBytes(direct("x".repeat(1000))), small + 1000);
   assert.equal(messageBytes(direct("", ["Ron_W", "Hermione"])), small + 8 + 3);
