@@ -78,14 +78,17 @@ local function prune(user, cur, from)
     local seq, sent = string.match(redis.call('LINDEX', key, i), '^(%d+):(%d+)$')
     return tonumber(seq) <= cur or tonumber(sent) <= from
   end
+  -- Mostly all of it is gone (a socket got everything): one look at the tail.
+  if not redis.call('LINDEX', key, -1) then return 0 end
+  if gone(-1) then redis.call('DEL', key); return 0 end
   local n = redis.call('LLEN', key)
-  if n == 0 or not gone(0) then return n end
+  if not gone(0) then return n end
   local lo, hi = 1, n
   while lo < hi do
     local mid = math.floor((lo + hi) / 2)
     if gone(mid) then lo = mid + 1 else hi = mid end
   end
-  if lo >= n then redis.call('DEL', key) else redis.call('LTRIM', key, lo, -1) end
+  redis.call('LTRIM', key, lo, -1)
   return n - lo
 end
 local function cursorOf(user) return tonumber(redis.call('HGET', ukey(user), 'cur') or 0) end
@@ -117,9 +120,9 @@ local function removeMessage(id, meta, lost, now, from)
 end
 -- What an append of this id did before, if it ran or was fenced.
 local function prior(id)
-  local live = redis.call('GET', P .. 'h:' .. id)
-  if live then return {'dup', live} end
-  local record = redis.call('GET', P .. 'a:' .. id)
+  local found = redis.call('MGET', P .. 'h:' .. id, P .. 'a:' .. id)
+  if found[1] then return {'dup', found[1]} end
+  local record = found[2]
   if record == 'f' then return {'fenced'} end
   if record then return {'gone', record} end
   return nil
@@ -204,7 +207,8 @@ local holders = {}
 local function add(user, k, x, isOwn)
   local u = ukey(user)
   if fresh[user] then redis.call('HSET', u, 'cur', 0, 'lost', 0); fresh[user] = nil end
-  local seq = redis.call('HINCRBY', u, 'last', 1)
+  -- Formatted once: every number Lua turns into a string is an sprintf.
+  local seq = tostring(redis.call('HINCRBY', u, 'last', 1))
   redis.call('ZADD', bkey(user), seq, seq .. '|' .. sent .. '|' .. k .. '|' .. x .. '|' .. id)
   if not isOwn then redis.call('RPUSH', nkey(user), seq .. ':' .. sent) end
   holders[#holders + 1] = user .. ',' .. seq .. ',' .. (isOwn and '1' or '0')

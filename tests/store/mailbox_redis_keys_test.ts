@@ -1,0 +1,76 @@
+// What the Redis mailbox leaves in Redis itself, key by key: the unread
+// list the mailboxMax cap counts, and what a repeated append touches.
+import assert from "node:assert/strict";
+import type { AppendRequest } from "../../lib/store/mailbox.ts";
+import { RedisMailbox } from "../../lib/store/mailbox_redis.ts";
+import { RedisClient } from "../../lib/redis/client.ts";
+import { RedisServer } from "../redis/redis_server.ts";
+import { FAST } from "./redis_engines.ts";
+
+const LIMITS = {
+  offlineTtlMs: 60_000,
+  historyTtlMs: 600_000,
+  mailboxMax: 1000,
+  maxBytes: 1 << 24,
+  maxMailboxes: 1000,
+};
+
+let ids = 0;
+function direct(from: string, to: string, content: string): AppendRequest {
+  const message = {
+    id: `k${++ids}`,
+    sentAt: Date.now(),
+    kind: "direct" as const,
+    from,
+    to: [to],
+    topic: "",
+    content,
+  };
+  return { message, recipients: [to], ownCopy: true };
+}
+
+Deno.test("mailbox (redis): the unread list keeps what is not consumed and goes once all is", async () => {
+  await using server = await RedisServer.start();
+  await using redis = await RedisClient.connect(server.url);
+  const mailbox = await RedisMailbox.connect(server.url, {
+    ...LIMITS,
+    cursorFlushMs: 10_000,
+    link: FAST,
+  });
+  try {
+    for (let i = 0; i < 5; i++) await mailbox.append(direct("Harry", "Ron_W", `m${i}`));
+    const unread = () => redis.command(["LRANGE", "im:n:Ron_W", 0, -1]) as Promise<string[]>;
+    assert.deepEqual((await unread()).map((e) => e.split(":")[0]), ["1", "2", "3", "4", "5"]);
+    assert.equal(await redis.command(["EXISTS", "im:n:Harry"]), 0, "own copies are never unread");
+    const entries = await mailbox.read("Ron_W", 0, 5);
+    // Consumed up to 3 of 5: the flush (sent before the next append) drops a prefix.
+    mailbox.consumed("Ron_W", entries[2]);
+    await mailbox.append(direct("Hermione", "Neville", "flush"));
+    assert.deepEqual((await unread()).map((e) => e.split(":")[0]), ["4", "5"]);
+    // Consumed all: the list is gone, not left empty.
+    mailbox.consumed("Ron_W", entries[4]);
+    await mailbox.append(direct("Hermione", "Neville", "flush again"));
+    assert.equal(await redis.command(["EXISTS", "im:n:Ron_W"]), 0);
+    assert.equal(await redis.command(["HGET", "im:u:Ron_W", "cur"]), "5");
+  } finally {
+    await mailbox.close();
+  }
+});
+
+Deno.test("mailbox (redis): appending a message id again answers the first seqs and writes nothing", async () => {
+  await using server = await RedisServer.start();
+  await using redis = await RedisClient.connect(server.url);
+  const mailbox = await RedisMailbox.connect(server.url, { ...LIMITS, link: FAST });
+  try {
+    const request = direct("Harry", "Ron_W", "once");
+    const first = await mailbox.append(request);
+    const stats = await redis.command(["HGETALL", "im:stats"]);
+    const again = await mailbox.append(request);
+    assert.deepEqual(again, first);
+    assert.deepEqual(await redis.command(["HGETALL", "im:stats"]), stats);
+    assert.equal(await redis.command(["ZCARD", "im:b:Ron_W"]), 1);
+    assert.equal(await redis.command(["LLEN", "im:log"]), 1);
+  } finally {
+    await mailbox.close();
+  }
+});
