@@ -40,18 +40,23 @@ Deno.test("mailbox (redis): the unread list keeps what is not consumed and goes 
   try {
     for (let i = 0; i < 5; i++) await mailbox.append(direct("Harry", "Ron_W", `m${i}`));
     const unread = () => redis.command(["LRANGE", "im:n:Ron_W", 0, -1]) as Promise<string[]>;
-    assert.deepEqual((await unread()).map((e) => e.split(":")[0]), ["1", "2", "3", "4", "5"]);
     assert.equal(await redis.command(["EXISTS", "im:n:Harry"]), 0, "own copies are never unread");
+    const seqs = async () => (await unread()).map((e) => Number(e.split(":")[0]));
+    assert.deepEqual(await seqs(), [1, 2, 3, 4, 5]);
     const entries = await mailbox.read("Ron_W", 0, 5);
-    // Consumed up to 3 of 5: the flush (sent before the next append) drops a prefix.
     mailbox.consumed("Ron_W", entries[2]);
-    await mailbox.append(direct("Hermione", "Neville", "flush"));
-    assert.deepEqual((await unread()).map((e) => e.split(":")[0]), ["4", "5"]);
-    // Consumed all: the list is gone, not left empty.
-    mailbox.consumed("Ron_W", entries[4]);
-    await mailbox.append(direct("Hermione", "Neville", "flush again"));
+    // An append to someone else leaves the cursor waiting for its period...
+    await mailbox.append(direct("Hermione", "Neville", "no flush"));
+    assert.deepEqual(await seqs(), [1, 2, 3, 4, 5]);
+    // ...one to Ron_W writes it first, and the flush drops the consumed prefix.
+    await mailbox.append(direct("Hermione", "Ron_W", "flush"));
+    assert.deepEqual(await seqs(), [4, 5, 6]);
+    // Consumed all (sweep writes the cursors too): the list is gone, not left empty.
+    const [last] = await mailbox.read("Ron_W", 5, 1);
+    mailbox.consumed("Ron_W", last);
+    await mailbox.sweep();
     assert.equal(await redis.command(["EXISTS", "im:n:Ron_W"]), 0);
-    assert.equal(await redis.command(["HGET", "im:u:Ron_W", "cur"]), "5");
+    assert.equal(await redis.command(["HGET", "im:u:Ron_W", "cur"]), "6");
   } finally {
     await mailbox.close();
   }
@@ -70,6 +75,29 @@ Deno.test("mailbox (redis): appending a message id again answers the first seqs 
     assert.deepEqual(await redis.command(["HGETALL", "im:stats"]), stats);
     assert.equal(await redis.command(["ZCARD", "im:b:Ron_W"]), 1);
     assert.equal(await redis.command(["LLEN", "im:log"]), 1);
+  } finally {
+    await mailbox.close();
+  }
+});
+
+Deno.test("mailbox (redis): near maxBytes, an append to anyone writes the cursors first, so what was consumed can be trimmed", async () => {
+  await using server = await RedisServer.start();
+  const mailbox = await RedisMailbox.connect(server.url, {
+    ...LIMITS,
+    maxBytes: 5_000,
+    cursorFlushMs: 10_000,
+    link: FAST,
+  });
+  try {
+    const body = "x".repeat(1000);
+    for (let i = 0; i < 4; i++) await mailbox.append(direct("Harry", "Ron_W", `${body}${i}`));
+    const [first, second] = await mailbox.read("Ron_W", 0, 2);
+    mailbox.consumed("Ron_W", first);
+    mailbox.consumed("Ron_W", second);
+    // Neville holds no waiting cursor; Ron_W's must still reach Redis first.
+    const result = await mailbox.append(direct("Hermione", "Neville", `${body}n`));
+    assert.equal(result.kind, "appended");
+    assert.ok(mailbox.stats().bytes <= 5_000, `${mailbox.stats().bytes} bytes`);
   } finally {
     await mailbox.close();
   }
