@@ -91,7 +91,7 @@ export function encodeCommand(args: readonly RedisArg[]): Uint8Array {
 
 // Where encodeInto writes a command before it is copied out at its size.
 const scratch = new Uint8Array(64 * 1024);
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /** How many bytes `text` takes in UTF-8, as TextEncoder writes it (a lone surrogate as U+FFFD). */
 function utf8Length(text: string): number {
