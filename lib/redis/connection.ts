@@ -283,6 +283,9 @@ export class RedisConnection {
     let conn: Deno.TcpConn | undefined;
     try {
       conn = await Deno.connect({ hostname, port, signal: attempt.signal });
+      // Writes are already coalesced per event-loop iteration; Nagle would
+      // hold the next one back until Redis acknowledged the last.
+      conn.setNoDelay(true);
       const opened = conn;
       attempt.signal.addEventListener("abort", () => closeQuietly(opened));
       const parser = await this.#handshake(conn);
