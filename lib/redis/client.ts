@@ -2,9 +2,10 @@
  * A Redis client with no dependencies beyond the Deno runtime.
  *
  * - {@linkcode RedisClient} sends commands over one pipelined connection:
- *   many commands in flight, replies matched in order, all writes of one
- *   event-loop turn coalesced into one buffer. Every call has a deadline,
- *   the number of unanswered calls is bounded, and a dropped connection is
+ *   many commands in flight, replies matched in order, the commands of one
+ *   event-loop iteration written together (TCP_NODELAY: nothing waits for
+ *   an ACK). Every call has a deadline (one timer for all of them), the
+ *   number of unanswered calls is bounded, and a dropped connection is
  *   reopened with exponential backoff and jitter.
  * - `RedisSubscriber` (`subscriber.ts`) holds a separate pub/sub
  *   connection and resubscribes after a reconnect.
