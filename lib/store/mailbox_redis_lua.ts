@@ -8,7 +8,7 @@
  * |---|---|---|
  * | `P u:<user>` | hash | `last` (the user's seq counter), `cur` (cursor), `lost` (highest seq expired or trimmed away); its existence is the mailbox's |
  * | `P b:<user>` | zset | the mailbox: score seq, member `seq\|sentAt\|k\|x\|id` (k: `d` direct, `D` own direct, `t` topic, `T` own topic, `n` deletion notice; x: the sender for `d`, the recipients `a,b` for `D`, the topic otherwise) |
- * | `P n:<user>` | list | undelivered entries (own copies never), `seq:sentAt`, oldest first: the `mailboxMax` count is its length once its consumed or expired head is dropped (done when cursors move, when messages expire, and by an append that finds it at the cap) |
+ * | `P n:<user>` | list | undelivered entries (own copies never), `seq:sentAt`, oldest first, only in an existing mailbox (so an append that finds it skips the mailbox check): the `mailboxMax` count is its length once its consumed or expired head is dropped (done when cursors move, when messages expire, and by an append that finds it at the cap) |
  * | `P m:<id>` | string | the message body, once per send: JSON `[sentAt, id, kind, from, to, topic, content]` |
  * | `P h:<id>` | string | the message's meta: `sentAt\|bytes\|topic\|user,seq,own;…` (topic only for topic messages; holders in append order) |
  * | `P log` | list | `sentAt\|id` of every message in send order: expiry and trimming take from its head |
@@ -156,10 +156,13 @@ local max = tonumber(ARGV[14])
 local fresh, newBoxes = {}, 0
 for i = 21, #ARGV do
   local user = ARGV[i]
-  local cur = redis.call('HGET', ukey(user), 'cur')
-  if not cur then
-    if not fresh[user] then fresh[user] = true; newBoxes = newBoxes + 1 end
-  elseif redis.call('LLEN', nkey(user)) >= max and prune(user, tonumber(cur), from) >= max then
+  -- Only an existing mailbox has an unread list: while it has one, no HGET.
+  local n = redis.call('LLEN', nkey(user))
+  if n == 0 then
+    if not fresh[user] and not redis.call('HGET', ukey(user), 'cur') then
+      fresh[user] = true; newBoxes = newBoxes + 1
+    end
+  elseif n >= max and prune(user, cursorOf(user), from) >= max then
     return withStats({'mailbox_full', user})
   end
 end
@@ -217,8 +220,7 @@ for i = 21, #ARGV do add(ARGV[i], ARGV[8], ARGV[9], false) end
 if own then add(sender, ARGV[10], ARGV[11], true) end
 local list = table.concat(holders, ';')
 local meta = sent .. '|' .. ARGV[7] .. '|' .. ARGV[19] .. '|' .. list
-redis.call('SET', P .. 'm:' .. id, body)
-redis.call('SET', P .. 'h:' .. id, meta)
+redis.call('MSET', P .. 'm:' .. id, body, P .. 'h:' .. id, meta)
 redis.call('RPUSH', P .. 'log', sent .. '|' .. id)
 if ARGV[19] ~= '' then redis.call('SADD', P .. 't:' .. ARGV[19], id) end
 if rkey then redis.call('SET', rkey, sent .. '|' .. id .. '|' .. ARGV[18], 'PX', ARGV[13]) end

@@ -102,3 +102,27 @@ Deno.test("mailbox (redis): near maxBytes, an append to anyone writes the cursor
     await mailbox.close();
   }
 });
+
+Deno.test("mailbox (redis): a mailbox with nothing unread (no unread list) is not a new one for maxMailboxes", async () => {
+  await using server = await RedisServer.start();
+  await using redis = await RedisClient.connect(server.url);
+  const mailbox = await RedisMailbox.connect(server.url, {
+    ...LIMITS,
+    maxMailboxes: 2,
+    link: FAST,
+  });
+  try {
+    await mailbox.append(direct("Harry", "Ron_W", "one"));
+    const [entry] = await mailbox.read("Ron_W", 0, 1);
+    mailbox.consumed("Ron_W", entry);
+    await mailbox.sweep(); // writes the cursor: Ron_W's unread list goes
+    assert.equal(await redis.command(["EXISTS", "im:n:Ron_W"]), 0);
+    assert.equal((await mailbox.append(direct("Harry", "Ron_W", "two"))).kind, "appended");
+    assert.deepEqual(await mailbox.append(direct("Harry", "Neville", "three")), {
+      kind: "mailboxes_full",
+    });
+    assert.equal(mailbox.stats().mailboxes, 2);
+  } finally {
+    await mailbox.close();
+  }
+});
