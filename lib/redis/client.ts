@@ -2,9 +2,10 @@
  * A Redis client with no dependencies beyond the Deno runtime.
  *
  * - {@linkcode RedisClient} sends commands over one pipelined connection:
- *   many commands in flight, replies matched in order, all writes of one
- *   event-loop turn coalesced into one buffer. Every call has a deadline,
- *   the number of unanswered calls is bounded, and a dropped connection is
+ *   many commands in flight, replies matched in order, the commands of one
+ *   event-loop iteration written together (TCP_NODELAY: nothing waits for
+ *   an ACK). Every call has a deadline (one timer for all of them), the
+ *   number of unanswered calls is bounded, and a dropped connection is
  *   reopened with exponential backoff and jitter.
  * - `RedisSubscriber` (`subscriber.ts`) holds a separate pub/sub
  *   connection and resubscribes after a reconnect.
@@ -101,8 +102,9 @@ interface Pending {
   bytes: Uint8Array | undefined;
   decode: boolean;
   timeoutMs: number;
-  timer: ReturnType<typeof setTimeout>;
   started: number;
+  /** `performance.now()` past which it fails with `RedisTimeoutError`. */
+  deadline: number;
   settled: boolean;
   resolve(reply: RedisReply): void;
   reject(error: unknown): void;
@@ -147,6 +149,11 @@ export class RedisClient implements AsyncDisposable {
   #queued = new Fifo<Pending>();
   #inflight = new Fifo<Pending>();
   #live = 0;
+  // One timer for every deadline, set for the earliest one known: a timer
+  // per call (set, then cleared within a millisecond) cost ~5 % of a
+  // node's CPU at 15,000 calls/s.
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #armedFor = Infinity;
 
   private constructor(options: RedisClientOptions) {
     this.#timeoutMs = options.timeoutMs ?? 5000;
@@ -221,13 +228,14 @@ export class RedisClient implements AsyncDisposable {
     }
     return new Promise((resolve, reject) => {
       const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+      const started = performance.now();
       const pending: Pending = {
         name: args[0],
         bytes,
         decode: options.decode ?? true,
         timeoutMs,
-        timer: setTimeout(() => this.#expire(pending), timeoutMs),
-        started: this.#observer?.onCommand ? performance.now() : 0,
+        started,
+        deadline: started + timeoutMs,
         settled: false,
         resolve,
         reject,
@@ -239,6 +247,7 @@ export class RedisClient implements AsyncDisposable {
         signal.addEventListener("abort", pending.onAbort, { once: true });
       }
       this.#live++;
+      this.#arm(pending.deadline);
       if (this.#connection.connected) this.#send(pending);
       else this.#enqueue(pending);
     });
@@ -338,6 +347,31 @@ export class RedisClient implements AsyncDisposable {
 
   #onClose(): void {
     for (const pending of this.#queued.clear()) this.#settle(pending, closedError());
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  // Makes sure the timer fires by `deadline`.
+  #arm(deadline: number): void {
+    if (deadline >= this.#armedFor || this.#connection.closed) return;
+    clearTimeout(this.#timer);
+    this.#armedFor = deadline;
+    this.#timer = setTimeout(() => this.#expireDue(), Math.max(0, deadline - performance.now()));
+  }
+
+  // Fails every call past its deadline and sets the timer for the next one.
+  #expireDue(): void {
+    this.#timer = undefined;
+    this.#armedFor = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    // A copy: an expiry resets the connection, which empties the queues.
+    for (const pending of [...this.#inflight, ...this.#queued]) {
+      if (pending.settled) continue;
+      if (pending.deadline <= now) this.#expire(pending);
+      else next = Math.min(next, pending.deadline);
+    }
+    if (next !== Infinity) this.#arm(next);
   }
 
   #expire(pending: Pending): void {
@@ -356,7 +390,6 @@ export class RedisClient implements AsyncDisposable {
     if (pending.settled) return;
     pending.settled = true;
     this.#live--;
-    clearTimeout(pending.timer);
     if (pending.onAbort !== undefined) {
       pending.signal!.removeEventListener("abort", pending.onAbort);
     }

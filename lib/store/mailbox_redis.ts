@@ -21,8 +21,10 @@
  *   reconnects: re-read the mailboxes of this node's users from their last seq.
  *   The link's epoch tells it whether Redis lost its data meanwhile.
  * - **Cursors** are kept here at once and written in batches every
- *   `cursorFlushMs` (default 200 ms), and before every append of this node,
- *   so another node sees a consumed entry at most that late.
+ *   `cursorFlushMs` (default 200 ms), so another node sees a consumed entry
+ *   at most that late; and before an append of this node to a user whose
+ *   cursor waits, or any append once the store is 90 % full, so the caps
+ *   this node checks count what it consumed.
  * - **Stats** are the cluster-wide counters of `<prefix>stats`, as of the
  *   last script this node ran (every append and every sweep).
  *
@@ -91,6 +93,8 @@ const PURGE_BUDGET = 2_000;
 const HISTORY_BUDGET = 2_000;
 // Cursors of at most this many users per script call, and written at once past it.
 const CURSOR_BATCH = 500;
+// Past this share of maxBytes (as of the last script), every append writes the cursors first.
+const NEAR_FULL = 0.9;
 
 /**
  * Mailboxes in Redis, shared by every node.
@@ -183,8 +187,15 @@ export class RedisMailbox implements Mailbox {
   }
 
   async append(request: AppendRequest): Promise<AppendResult> {
-    // Sent first on the same connection, so the caps see what was consumed here.
-    this.#cursors.flush();
+    // Sent first on the same connection when they matter, so the caps see
+    // what was consumed here: a recipient's own cursor (mailboxMax), or any
+    // (trimming under maxBytes keeps what is unread). Otherwise they wait
+    // for their period: flushed before every append, the cursors of a
+    // node's sockets went one CURSORS script each, not one per period.
+    const { bytes } = this.#stats;
+    if (bytes >= this.#options.maxBytes * NEAR_FULL || this.#cursors.holdsAny(request.recipients)) {
+      this.#cursors.flush();
+    }
     const args = appendArgs(request, {
       ...this.#options,
       prefix: this.#prefix,

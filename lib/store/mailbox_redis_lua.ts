@@ -8,7 +8,7 @@
  * |---|---|---|
  * | `P u:<user>` | hash | `last` (the user's seq counter), `cur` (cursor), `lost` (highest seq expired or trimmed away); its existence is the mailbox's |
  * | `P b:<user>` | zset | the mailbox: score seq, member `seq\|sentAt\|k\|x\|id` (k: `d` direct, `D` own direct, `t` topic, `T` own topic, `n` deletion notice; x: the sender for `d`, the recipients `a,b` for `D`, the topic otherwise) |
- * | `P n:<user>` | list | undelivered entries (own copies never), `seq:sentAt`, oldest first: the `mailboxMax` count is its length once its consumed or expired head is dropped (done when cursors move, when messages expire, and by an append that finds it at the cap) |
+ * | `P n:<user>` | list | undelivered entries (own copies never), `seq:sentAt`, oldest first, only in an existing mailbox (so an append that finds it skips the mailbox check): the `mailboxMax` count is its length once its consumed or expired head is dropped (done when cursors move, when messages expire, and by an append that finds it at the cap) |
  * | `P m:<id>` | string | the message body, once per send: JSON `[sentAt, id, kind, from, to, topic, content]` |
  * | `P h:<id>` | string | the message's meta: `sentAt\|bytes\|topic\|user,seq,own;…` (topic only for topic messages; holders in append order) |
  * | `P log` | list | `sentAt\|id` of every message in send order: expiry and trimming take from its head |
@@ -78,14 +78,17 @@ local function prune(user, cur, from)
     local seq, sent = string.match(redis.call('LINDEX', key, i), '^(%d+):(%d+)$')
     return tonumber(seq) <= cur or tonumber(sent) <= from
   end
+  -- Mostly all of it is gone (a socket got everything): one look at the tail.
+  if not redis.call('LINDEX', key, -1) then return 0 end
+  if gone(-1) then redis.call('DEL', key); return 0 end
   local n = redis.call('LLEN', key)
-  if n == 0 or not gone(0) then return n end
+  if not gone(0) then return n end
   local lo, hi = 1, n
   while lo < hi do
     local mid = math.floor((lo + hi) / 2)
     if gone(mid) then lo = mid + 1 else hi = mid end
   end
-  if lo >= n then redis.call('DEL', key) else redis.call('LTRIM', key, lo, -1) end
+  redis.call('LTRIM', key, lo, -1)
   return n - lo
 end
 local function cursorOf(user) return tonumber(redis.call('HGET', ukey(user), 'cur') or 0) end
@@ -117,9 +120,9 @@ local function removeMessage(id, meta, lost, now, from)
 end
 -- What an append of this id did before, if it ran or was fenced.
 local function prior(id)
-  local live = redis.call('GET', P .. 'h:' .. id)
-  if live then return {'dup', live} end
-  local record = redis.call('GET', P .. 'a:' .. id)
+  local found = redis.call('MGET', P .. 'h:' .. id, P .. 'a:' .. id)
+  if found[1] then return {'dup', found[1]} end
+  local record = found[2]
   if record == 'f' then return {'fenced'} end
   if record then return {'gone', record} end
   return nil
@@ -153,10 +156,13 @@ local max = tonumber(ARGV[14])
 local fresh, newBoxes = {}, 0
 for i = 21, #ARGV do
   local user = ARGV[i]
-  local cur = redis.call('HGET', ukey(user), 'cur')
-  if not cur then
-    if not fresh[user] then fresh[user] = true; newBoxes = newBoxes + 1 end
-  elseif redis.call('LLEN', nkey(user)) >= max and prune(user, tonumber(cur), from) >= max then
+  -- Only an existing mailbox has an unread list: while it has one, no HGET.
+  local n = redis.call('LLEN', nkey(user))
+  if n == 0 then
+    if not fresh[user] and not redis.call('HGET', ukey(user), 'cur') then
+      fresh[user] = true; newBoxes = newBoxes + 1
+    end
+  elseif n >= max and prune(user, cursorOf(user), from) >= max then
     return withStats({'mailbox_full', user})
   end
 end
@@ -204,7 +210,8 @@ local holders = {}
 local function add(user, k, x, isOwn)
   local u = ukey(user)
   if fresh[user] then redis.call('HSET', u, 'cur', 0, 'lost', 0); fresh[user] = nil end
-  local seq = redis.call('HINCRBY', u, 'last', 1)
+  -- Formatted once: every number Lua turns into a string is an sprintf.
+  local seq = tostring(redis.call('HINCRBY', u, 'last', 1))
   redis.call('ZADD', bkey(user), seq, seq .. '|' .. sent .. '|' .. k .. '|' .. x .. '|' .. id)
   if not isOwn then redis.call('RPUSH', nkey(user), seq .. ':' .. sent) end
   holders[#holders + 1] = user .. ',' .. seq .. ',' .. (isOwn and '1' or '0')
@@ -213,8 +220,7 @@ for i = 21, #ARGV do add(ARGV[i], ARGV[8], ARGV[9], false) end
 if own then add(sender, ARGV[10], ARGV[11], true) end
 local list = table.concat(holders, ';')
 local meta = sent .. '|' .. ARGV[7] .. '|' .. ARGV[19] .. '|' .. list
-redis.call('SET', P .. 'm:' .. id, body)
-redis.call('SET', P .. 'h:' .. id, meta)
+redis.call('MSET', P .. 'm:' .. id, body, P .. 'h:' .. id, meta)
 redis.call('RPUSH', P .. 'log', sent .. '|' .. id)
 if ARGV[19] ~= '' then redis.call('SADD', P .. 't:' .. ARGV[19], id) end
 if rkey then redis.call('SET', rkey, sent .. '|' .. id .. '|' .. ARGV[18], 'PX', ARGV[13]) end

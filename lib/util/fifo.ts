@@ -56,6 +56,11 @@ export class Fifo<T> {
     return item;
   }
 
+  /** The items, oldest first, without removing them. */
+  *[Symbol.iterator](): Iterator<T> {
+    for (let i = this.#head; i < this.#items.length; i++) yield this.#items[i];
+  }
+
   /** Puts `items` in front of the queue, keeping their order. */
   unshiftAll(items: readonly T[]): void {
     if (items.length === 0) return;

@@ -62,6 +62,27 @@ Deno.test("cluster: a second login on another node closes the first socket with 
   assert.equal((await again.closed).code, 4000);
 });
 
+Deno.test("cluster: a sid logged out or replaced on one node cannot send on another at once, even one that just used it", async () => {
+  await using cluster = await TestCluster.start();
+  const [a, b] = cluster.nodes;
+  const harry = await login(a, "Harry");
+  const ron = await login(b, "Ron_W");
+  await using socket = await TestSocket.open(b, ron);
+  // a has used Harry's sid (and keeps its session in memory): a lookup must still ask Redis.
+  assert.equal((await sendDirect(a, harry, "Harry", ["Ron_W"], "first")).status, 200);
+  assert.equal((await socket.next()).content, "first");
+  assert.equal((await api(b, "POST", "/api/logout", { sid: harry })).status, 200);
+  assert.equal((await sendDirect(a, harry, "Harry", ["Ron_W"], "after logout")).status, 401);
+  const bad = await api(a, "POST", "/api/messages", { sid: harry, body: { nonsense: true } });
+  assert.equal(bad.status, 401, "401 before 400, as for a checked session");
+  const again = await login(a, "Harry");
+  assert.equal((await sendDirect(a, again, "Harry", ["Ron_W"], "again")).status, 200);
+  assert.equal((await socket.next()).content, "again");
+  await login(b, "Harry"); // replaces `again`
+  assert.equal((await sendDirect(a, again, "Harry", ["Ron_W"], "replaced")).status, 401);
+  await expectSentinel(a, socket, "Ron_W", "nothing sent with a dead sid arrived");
+});
+
 Deno.test("cluster: presence shows on every node within 2 s, and goes when the socket closes", async () => {
   await using cluster = await TestCluster.start();
   const [a, b] = cluster.nodes;

@@ -167,6 +167,33 @@ Deno.test("resp: encodeCommand writes arrays of bulk strings with byte lengths",
   assert.equal(decode(encodeCommand([""])), "*1\r\n$0\r\n\r\n");
 });
 
+Deno.test("resp: encodeCommand's byte lengths match TextEncoder for every kind of text, and past its scratch buffer", () => {
+  const utf8 = new TextEncoder();
+  const texts = [
+    "😀",
+    "a\ud800b",
+    "\udc00",
+    "x\ud83d",
+    "汉字 ok",
+    "é".repeat(30_000),
+    "z".repeat(70_000),
+  ];
+  for (const value of texts) {
+    const bytes = utf8.encode(value);
+    const expected = new Uint8Array([
+      ...utf8.encode(`*2\r\n$3\r\nGET\r\n$${bytes.length}\r\n`),
+      ...bytes,
+      13,
+      10,
+    ]);
+    assert.deepEqual(encodeCommand(["GET", value]), expected, JSON.stringify(value.slice(0, 8)));
+  }
+  // Each result is its own copy, not a view of a shared buffer.
+  const first = encodeCommand(["PING", "a"]);
+  encodeCommand(["PING", "b"]);
+  assert.equal(new TextDecoder().decode(first), "*2\r\n$4\r\nPING\r\n$1\r\na\r\n");
+});
+
 Deno.test("resp: encodeCommand copies binary arguments byte for byte", () => {
   const payload = new Uint8Array([0, 255, 13, 10]);
   assert.deepEqual(

@@ -294,6 +294,37 @@ Deno.test("cluster: a sid works on every node at once; a login on B replaces A's
   }
 });
 
+Deno.test("cluster: a lookup that finds a session idle ends it on every node, and B is told", async () => {
+  await using server = await RedisServer.start();
+  const time = { now: 1_000_000 };
+  const ended: [string, SessionEnd][] = [];
+  const b = await node(server.url, "b", {}, {
+    now: () => time.now,
+    onSessionEnded: (session, why) => ended.push([session.username, why]),
+  });
+  const a = await node(server.url, "a", {}, { now: () => time.now });
+  try {
+    const opened = await b.directory.openSession("Harry");
+    if (opened.kind !== "opened") throw new Error(opened.kind);
+    assert.equal((await a.directory.session(opened.session.sid))?.username, "Harry");
+    time.now += DIRECTORY.sessionTtlMs;
+    assert.equal(await a.directory.session(opened.session.sid), undefined, "idle: ended on A");
+    time.now -= DIRECTORY.sessionTtlMs; // B's clock cannot bring it back
+    assert.equal(await b.directory.session(opened.session.sid), undefined);
+    await within(
+      (async () => {
+        while (ended.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      })(),
+      1_000,
+      "B told",
+    );
+    assert.deepEqual(ended, [["Harry", "expired"]]);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
 Deno.test("cluster: a dropped subscriber calls onResync once resubscribed; wake-ups flow again and the mailbox has everything", async () => {
   await using server = await RedisServer.start();
   const resynced = Promise.withResolvers<boolean>();
