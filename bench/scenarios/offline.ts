@@ -10,6 +10,25 @@ import type { ScenarioOptions } from "./options.ts";
 
 /** Runs the offline-drain scenario once against `target` (Huayi IM only: the baseline stores nothing). */
 export function offline(target: Target, o: ScenarioOptions): Promise<Figures> {
+  return drainBacklog(target, o, "offline");
+}
+
+/**
+ * One user with `o.backlog` stored entries opens a socket and reads them
+ * all: a v1 socket, or with `since` a v2 one replaying from that seq. The
+ * users are `<name>_writer` and `<name>_reader`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const figures = await drainBacklog("huayi", options, "resume", 0);
+ * ```
+ */
+export function drainBacklog(
+  target: Target,
+  o: ScenarioOptions,
+  name: string,
+  since?: number,
+): Promise<Figures> {
   return measure({
     target,
     store: o.store,
@@ -23,9 +42,10 @@ export function offline(target: Target, o: ScenarioOptions): Promise<Figures> {
     plans: (url) =>
       Promise.resolve([{
         url,
-        receivers: ["offline_reader"],
-        sends: [{ from: "offline_writer", to: "offline_reader" }],
+        receivers: [`${name}_reader`],
+        sends: [{ from: `${name}_writer`, to: `${name}_reader` }],
         backlog: o.backlog,
+        ...(since === undefined ? {} : { since }),
         rate: 0,
         seconds: 0,
         connections: 8,

@@ -10,33 +10,11 @@
  * @module
  */
 
-import { type Figures, measure, type Target } from "../run.ts";
+import type { Figures, Target } from "../run.ts";
+import { drainBacklog } from "./offline.ts";
 import type { ScenarioOptions } from "./options.ts";
 
 /** Runs the resume scenario once against `target` (Huayi IM only: the baseline stores nothing). */
 export function resume(target: Target, o: ScenarioOptions): Promise<Figures> {
-  return measure({
-    target,
-    store: o.store,
-    sockets: 1,
-    passthroughFlags: o.serverFlags,
-    profileDir: o.profileDir,
-    v8Flags: o.serverV8Flags,
-    serverFlags: ["--mailbox-max", String(Math.max(10_000, o.backlog))],
-    windowMs: 0,
-    plans: (url) =>
-      Promise.resolve([{
-        url,
-        receivers: ["resume_reader"],
-        sends: [{ from: "resume_writer", to: "resume_reader" }],
-        backlog: o.backlog,
-        since: 0,
-        rate: 0,
-        seconds: 0,
-        connections: 8,
-        pingMs: 0,
-        padding: o.padding,
-      }]),
-    expected: () => o.backlog,
-  });
+  return drainBacklog(target, o, "resume", 0);
 }
