@@ -2,8 +2,9 @@
  * One logical connection to Redis that stays up: it opens the socket, runs
  * the handshake (HELLO, AUTH, SELECT), coalesces the writes of one event-loop
  * iteration into one, feeds received bytes to a parser, and after a drop
- * reconnects with exponential backoff and jitter. What the bytes mean is left to its owner (`RedisClient` matches
- * replies to commands; `RedisSubscriber` dispatches messages).
+ * reconnects with exponential backoff and jitter. What the bytes mean is
+ * left to its owner (`RedisClient` matches replies to commands;
+ * `RedisSubscriber` dispatches messages).
  *
  * @module
  */
