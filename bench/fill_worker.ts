@@ -14,7 +14,7 @@
  * @module
  */
 
-import { HttpClient } from "./http_client.ts";
+import { HttpClient, login } from "./http_client.ts";
 import { parseStatCpuSeconds } from "./proc_stats.ts";
 
 /** What the fill does. */
@@ -78,17 +78,6 @@ export function fillSchedule(
       return { from, to: Array.from({ length: recipients }, (_, k) => (from + 1 + k) % users) };
     },
   };
-}
-
-async function login(url: string, username: string): Promise<string> {
-  const response = await fetch(`${url}/api/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username }),
-  });
-  const body = await response.json();
-  if (!body.sid) throw new Error(`login ${username}: ${JSON.stringify(body)}`);
-  return body.sid;
 }
 
 async function fill(plan: FillPlan): Promise<FillResult> {

@@ -160,3 +160,23 @@ function indexOf(haystack: Uint8Array, needle: number[]): number {
   }
   return -1;
 }
+
+/**
+ * Logs `username` in (open auth) and returns the sid; setup, not load, so
+ * plain `fetch`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const sid = await login("http://127.0.0.1:8080", "Harry");
+ * ```
+ */
+export async function login(url: string, username: string): Promise<string> {
+  const response = await fetch(`${url}/api/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username }),
+  });
+  const body = await response.json();
+  if (!body.sid) throw new Error(`login ${username}: ${JSON.stringify(body)}`);
+  return body.sid;
+}

@@ -15,7 +15,7 @@
  */
 
 import { Histogram } from "./histogram.ts";
-import { HttpClient } from "./http_client.ts";
+import { HttpClient, login } from "./http_client.ts";
 import { parseStatCpuSeconds } from "./proc_stats.ts";
 import { StampReader } from "./stamp_reader.ts";
 import { RawWebSocket } from "./ws_reader.ts";
@@ -88,17 +88,6 @@ async function untilLine(lines: ReadableStreamDefaultReader<string>, word: strin
 
 function ownCpuSeconds(): number {
   return parseStatCpuSeconds(Deno.readTextFileSync("/proc/self/stat"));
-}
-
-async function login(url: string, username: string): Promise<string> {
-  const response = await fetch(`${url}/api/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username }),
-  });
-  const body = await response.json();
-  if (!body.sid) throw new Error(`login ${username}: ${JSON.stringify(body)}`);
-  return body.sid;
 }
 
 async function inBatches<T, R>(

@@ -5,15 +5,7 @@ import type { AppendRequest } from "../../lib/store/mailbox.ts";
 import { RedisMailbox } from "../../lib/store/mailbox_redis.ts";
 import { RedisClient } from "../../lib/redis/client.ts";
 import { RedisServer } from "../redis/redis_server.ts";
-import { FAST } from "./redis_engines.ts";
-
-const LIMITS = {
-  offlineTtlMs: 60_000,
-  historyTtlMs: 600_000,
-  mailboxMax: 1000,
-  maxBytes: 1 << 24,
-  maxMailboxes: 1000,
-};
+import { FAST, LIMITS } from "./redis_engines.ts";
 
 let ids = 0;
 function direct(from: string, to: string, content: string): AppendRequest {

@@ -16,6 +16,15 @@ import { RedisServer } from "../redis/redis_server.ts";
 /** Reconnects fast, so outage tests stay short. */
 export const FAST = { backoff: { initialMs: 5, maxMs: 50 } };
 
+/** Mailbox limits roomy enough that the Redis-only tests never meet one by accident. */
+export const LIMITS = {
+  offlineTtlMs: 60_000,
+  historyTtlMs: 600_000,
+  mailboxMax: 1000,
+  maxBytes: 1 << 24,
+  maxMailboxes: 1000,
+};
+
 const servers = new WeakMap<object, RedisServer>();
 
 // The engine with its close() also stopping the server, unless `keep`.

@@ -6,15 +6,7 @@ import type { RedisMailboxOptions } from "../../lib/store/mailbox_redis.ts";
 import { openRedisStore, type RedisStore } from "../../lib/store/store_redis.ts";
 import { RedisServer } from "../redis/redis_server.ts";
 import { within } from "../redis/within.ts";
-import { FAST } from "./redis_engines.ts";
-
-const LIMITS = {
-  offlineTtlMs: 60_000,
-  historyTtlMs: 600_000,
-  mailboxMax: 1000,
-  maxBytes: 1 << 24,
-  maxMailboxes: 1000,
-};
+import { FAST, LIMITS } from "./redis_engines.ts";
 const DIRECTORY = { sessionTtlMs: 60_000, maxUsers: 100, maxTopics: 100, maxSessions: 100 };
 
 interface Node extends RedisStore {

@@ -7,15 +7,7 @@ import { StoreUnavailableError } from "../../lib/store/redis_shared.ts";
 import { RedisServer } from "../redis/redis_server.ts";
 import { within } from "../redis/within.ts";
 import { ChaosProxy } from "./chaos_proxy.ts";
-import { FAST } from "./redis_engines.ts";
-
-const LIMITS = {
-  offlineTtlMs: 60_000,
-  historyTtlMs: 600_000,
-  mailboxMax: 1000,
-  maxBytes: 1 << 24,
-  maxMailboxes: 1000,
-};
+import { FAST, LIMITS } from "./redis_engines.ts";
 
 let ids = 0;
 function send(to: string[], content: string): AppendRequest {
