@@ -6,8 +6,9 @@
  * @module
  */
 
-import { type Message, messageBytes } from "../protocol/messages.ts";
+import { messageBytes } from "../protocol/messages.ts";
 import { Fifo } from "../util/fifo.ts";
+import { Records } from "../util/records.ts";
 import {
   type AppendRequest,
   type AppendResult,
@@ -21,32 +22,24 @@ import {
   type MailboxStats,
   type Resume,
 } from "./mailbox.ts";
+import { MessageArena } from "./message_arena.ts";
 import { UnreadCounter } from "./unread.ts";
 
+// Fields of a mailbox's entry record: its seq, and its message's ref times
+// two plus one for the sender's own copy.
+const SEQ = 0;
+const REF = 1;
+
 interface Box {
-  // Entries in seq order (and so in send order); `start` skips the removed head.
-  list: Held[];
-  start: number;
+  readonly number: number;
+  readonly user: string;
+  // In seq order (and so in send order, and in ref order).
+  readonly entries: Records;
   last: number;
   cursor: number;
   // The highest seq removed by expiry or trimming: a loss for a resume below it.
   lostThrough: number;
   unread: UnreadCounter;
-}
-
-// A stored message's entries point back at it, so nothing else maps one to
-// the other: a stored message is a handful of objects, since the GC copies
-// each of them once it outlives the young generation.
-interface Stored {
-  readonly message: Message;
-  readonly bytes: number;
-  readonly holders: Held[];
-  gone: boolean;
-}
-
-interface Held extends Entry {
-  readonly user: string;
-  readonly stored: Stored;
 }
 
 interface Receipt {
@@ -80,9 +73,10 @@ export class MemoryMailbox implements Mailbox {
   readonly #options: MailboxOptions;
   readonly #now: () => number;
   readonly #boxes = new Map<string, Box>();
+  readonly #byNumber: Box[] = [];
   // Every stored message, oldest first: expiry and trimming take from the front.
-  readonly #messages = new Fifo<Stored>();
-  readonly #byTopic = new Map<string, Set<Stored>>();
+  readonly #arena = new MessageArena();
+  readonly #byTopic = new Map<string, Set<number>>();
   readonly #receipts = new Map<string, Receipt>();
   readonly #receiptOrder = new Fifo<{ key: string; sentAt: number }>();
   #bytes = 0;
@@ -123,28 +117,33 @@ export class MemoryMailbox implements Mailbox {
     if (newBoxes > 0 && this.#boxes.size + newBoxes > this.#options.maxMailboxes) {
       return { kind: "mailboxes_full" };
     }
-    const bytes = countedBytes(messageBytes(message), entryCount(request));
+    const count = entryCount(request);
+    const bytes = countedBytes(messageBytes(message), count);
     if (this.#bytes + bytes > this.#options.maxBytes && !this.#trim(bytes, now)) {
       return { kind: "store_full" };
     }
 
-    // Sized once: arrays grown by push keep spare room for as long as the
-    // message is stored.
-    const count = recipients.length + (ownCopy ? 1 : 0);
-    const holders = new Array<Held>(count);
+    const ref = this.#arena.add(message, count, ownCopy, bytes);
     const seqs = new Array<number>(count);
-    const stored: Stored = { message, bytes, holders, gone: false };
     for (let i = 0; i < count; i++) {
       const own = i === recipients.length;
-      const user = own ? message.from : recipients[i];
-      const box = this.#box(user);
-      const entry: Held = { seq: ++box.last, message, own, user, stored };
-      box.list.push(entry);
+      const box = this.#box(own ? message.from : recipients[i]);
+      const seq = ++box.last;
+      const at = box.entries.push();
+      box.entries.set(at, SEQ, seq);
+      box.entries.set(at, REF, ref * 2 + (own ? 1 : 0));
       if (!own) box.unread.add(message.sentAt);
-      holders[i] = entry;
-      seqs[i] = entry.seq;
+      this.#arena.setHolder(ref, i, box.number, seq);
+      seqs[i] = seq;
     }
-    this.#store(stored);
+    this.#messageCount++;
+    this.#bytes += bytes;
+    this.#entries += count;
+    if (message.kind === "topic") {
+      let set = this.#byTopic.get(message.topic);
+      if (!set) this.#byTopic.set(message.topic, set = new Set());
+      set.add(ref);
+    }
     if (receiptKey) {
       this.#receipts.set(receiptKey, {
         bodyHash: idempotency!.bodyHash,
@@ -154,7 +153,12 @@ export class MemoryMailbox implements Mailbox {
       this.#receiptOrder.push({ key: receiptKey, sentAt: message.sentAt });
     }
     const onAppended = this.#options.onAppended;
-    if (onAppended) { for (const entry of stored.holders) onAppended(entry.user, entry); }
+    if (onAppended) {
+      for (let i = 0; i < count; i++) {
+        const own = i === recipients.length;
+        onAppended(own ? message.from : recipients[i], { seq: seqs[i], message, own });
+      }
+    }
     return { kind: "appended", seqs };
   }
 
@@ -162,7 +166,10 @@ export class MemoryMailbox implements Mailbox {
     const box = this.#boxes.get(user);
     if (!box) return Promise.resolve([]);
     const from = this.#indexAfter(box, after);
-    return Promise.resolve(box.list.slice(from, from + limit));
+    const to = Math.min(box.entries.length, from + limit);
+    const entries = new Array<Entry>(Math.max(0, to - from));
+    for (let i = from; i < to; i++) entries[i - from] = this.#entry(box, i);
+    return Promise.resolve(entries);
   }
 
   consumed(user: string, entry: Entry): void {
@@ -182,8 +189,8 @@ export class MemoryMailbox implements Mailbox {
     const box = this.#boxes.get(user);
     if (!box) return Promise.resolve({ first: 1, last: 0, recovered: since === 0 });
     const first = this.#firstRetained(box);
-    const next = box.list[this.#indexAfter(box, since)];
-    const expiredAfterSince = next !== undefined && next.seq < first;
+    const next = this.#indexAfter(box, since);
+    const expiredAfterSince = next < box.entries.length && box.entries.get(next, SEQ) < first;
     const recovered = since <= box.last && box.lostThrough <= since && !expiredAfterSince;
     return Promise.resolve({ first, last: box.last, recovered });
   }
@@ -192,53 +199,47 @@ export class MemoryMailbox implements Mailbox {
     const box = this.#boxes.get(user);
     if (!box) return Promise.resolve({ entries: [], hasMore: false });
     const oldest = this.#now() - this.#options.historyTtlMs;
-    const matches = (entry: Entry) => entry.message.sentAt > oldest && matchesQuery(entry, query);
     const entries: Entry[] = [];
     let hasMore = false;
-    if (query.after !== undefined) {
-      for (let i = this.#indexAfter(box, query.after); i < box.list.length; i++) {
-        if (!matches(box.list[i])) continue;
-        if (entries.length === query.limit) {
-          hasMore = true;
-          break;
-        }
-        entries.push(box.list[i]);
+    const after = query.after !== undefined;
+    const step = after ? 1 : -1;
+    const length = box.entries.length;
+    let i = after
+      ? this.#indexAfter(box, query.after!)
+      : this.#indexAfter(box, (query.before ?? Infinity) - 1) - 1;
+    for (; i >= 0 && i < length; i += step) {
+      if (this.#arena.sentAt(this.#ref(box, i)) <= oldest) continue;
+      const entry = this.#entry(box, i);
+      if (!matchesQuery(entry, query)) continue;
+      if (entries.length === query.limit) {
+        hasMore = true;
+        break;
       }
-    } else {
-      const before = query.before ?? Infinity;
-      for (let i = this.#indexAfter(box, before - 1) - 1; i >= box.start; i--) {
-        if (!matches(box.list[i])) continue;
-        if (entries.length === query.limit) {
-          hasMore = true;
-          break;
-        }
-        entries.push(box.list[i]);
-      }
+      entries.push(entry);
     }
     return Promise.resolve({ entries, hasMore });
   }
 
   purgeTopic(topic: string): Promise<void> {
-    const messages = this.#byTopic.get(topic);
-    if (!messages) return Promise.resolve();
+    const refs = this.#byTopic.get(topic);
+    if (!refs) return Promise.resolve();
     this.#byTopic.delete(topic);
-    const holders = new Set<string>();
-    for (const stored of messages) {
-      for (const entry of stored.holders) {
-        holders.add(entry.user);
-        const box = this.#boxes.get(entry.user);
-        if (box && !entry.own && entry.seq > box.cursor) box.unread.remove(entry.message.sentAt);
+    const holders = new Set<number>();
+    for (const ref of refs) {
+      for (let h = 0; h < this.#arena.holders(ref); h++) {
+        const box = this.#byNumber[this.#arena.holderBox(ref, h)];
+        holders.add(box.number);
+        const seq = this.#arena.holderSeq(ref, h);
+        if (!this.#arena.isOwn(ref, h) && seq > box.cursor) {
+          box.unread.remove(this.#arena.sentAt(ref));
+        }
       }
-      this.#forget(stored);
+      this.#forget(ref);
     }
     // Work proportional to the holders' mailboxes, not to every stored entry.
-    for (const user of holders) {
-      const box = this.#boxes.get(user)!;
-      const kept = box.list.slice(box.start).filter(({ message }) =>
-        message.kind !== "topic" || message.topic !== topic
-      );
-      box.list = kept;
-      box.start = 0;
+    for (const number of holders) {
+      const box = this.#byNumber[number];
+      box.entries.retain((i) => !refs.has(this.#ref(box, i)));
     }
     return Promise.resolve();
   }
@@ -246,10 +247,13 @@ export class MemoryMailbox implements Mailbox {
   sweep(): Promise<void> {
     const now = this.#now();
     const retainedFrom = now - Math.max(this.#options.historyTtlMs, this.#options.offlineTtlMs);
-    for (let stored = this.#messages.peek(); stored; stored = this.#messages.peek()) {
-      if (!stored.gone && stored.message.sentAt > retainedFrom) break;
-      this.#messages.shift();
-      if (!stored.gone) this.#remove(stored);
+    while (this.#arena.length > 0) {
+      const ref = this.#arena.first;
+      if (!this.#arena.isGone(ref)) {
+        if (this.#arena.sentAt(ref) > retainedFrom) break;
+        this.#remove(ref);
+      }
+      this.#arena.shift();
     }
     const receiptsFrom = now - this.#options.offlineTtlMs;
     for (
@@ -281,60 +285,60 @@ export class MemoryMailbox implements Mailbox {
     let box = this.#boxes.get(user);
     if (!box) {
       box = {
-        list: [],
-        start: 0,
+        number: this.#byNumber.length,
+        user,
+        entries: new Records(2),
         last: 0,
         cursor: 0,
         lostThrough: 0,
         unread: new UnreadCounter(this.#options.offlineTtlMs),
       };
       this.#boxes.set(user, box);
+      this.#byNumber.push(box);
     }
     return box;
   }
 
-  #store(stored: Stored): void {
-    this.#messages.push(stored);
-    this.#messageCount++;
-    if (stored.message.kind === "topic") {
-      let set = this.#byTopic.get(stored.message.topic);
-      if (!set) this.#byTopic.set(stored.message.topic, set = new Set());
-      set.add(stored);
-    }
-    this.#bytes += stored.bytes;
-    this.#entries += stored.holders.length;
+  #ref(box: Box, i: number): number {
+    return Math.floor(box.entries.get(i, REF) / 2);
   }
 
-  // Releases a message's bytes and index entries; its place in #messages
-  // is dropped when it reaches the front.
-  #forget(stored: Stored): void {
-    stored.gone = true;
+  #entry(box: Box, i: number): Entry {
+    const tagged = box.entries.get(i, REF);
+    return {
+      seq: box.entries.get(i, SEQ),
+      message: this.#arena.message(Math.floor(tagged / 2)),
+      own: tagged % 2 === 1,
+    };
+  }
+
+  // Releases a message's bytes and counts; its record leaves the arena when
+  // it reaches the front.
+  #forget(ref: number): void {
     this.#messageCount--;
-    this.#bytes -= stored.bytes;
-    this.#entries -= stored.holders.length;
+    this.#bytes -= this.#arena.counted(ref);
+    this.#entries -= this.#arena.holders(ref);
+    this.#arena.forget(ref);
   }
 
   // Expired past history, or trimmed: gone from every mailbox, and a loss
-  // for anyone who resumes from before it.
-  #remove(stored: Stored): void {
-    this.#forget(stored);
-    this.#byTopic.get(stored.message.topic)?.delete(stored);
-    if (this.#byTopic.get(stored.message.topic)?.size === 0) {
-      this.#byTopic.delete(stored.message.topic);
+  // for anyone who resumes from before it. `ref` is the arena's first.
+  #remove(ref: number): void {
+    if (this.#arena.kindOf(ref) === "topic") {
+      const topic = this.#arena.message(ref).topic;
+      const refs = this.#byTopic.get(topic);
+      refs?.delete(ref);
+      if (refs?.size === 0) this.#byTopic.delete(topic);
     }
-    for (const entry of stored.holders) {
-      const box = this.#boxes.get(entry.user);
-      if (!box) continue;
+    this.#forget(ref);
+    for (let h = 0; h < this.#arena.holders(ref); h++) {
+      const box = this.#byNumber[this.#arena.holderBox(ref, h)];
       // Messages leave oldest first, so a holder's entry is at the head of
       // its list (behind nothing but other leaving entries).
-      while (box.start < box.list.length && box.list[box.start].stored.gone) {
-        box.start++;
-      }
-      box.lostThrough = Math.max(box.lostThrough, entry.seq);
-      if (box.start > 1024 && box.start * 2 > box.list.length) {
-        box.list = box.list.slice(box.start);
-        box.start = 0;
-      }
+      let drop = 0;
+      while (drop < box.entries.length && this.#arena.isGone(this.#ref(box, drop))) drop++;
+      box.entries.shift(drop);
+      box.lostThrough = Math.max(box.lostThrough, this.#arena.holderSeq(ref, h));
     }
   }
 
@@ -345,26 +349,34 @@ export class MemoryMailbox implements Mailbox {
     const deliverableFrom = now - this.#options.offlineTtlMs;
     const target = this.#options.maxBytes - need;
     while (this.#bytes > target) {
-      const stored = this.#messages.peek();
-      if (!stored) return false;
-      if (!stored.gone) {
-        const waiting = stored.message.sentAt > deliverableFrom &&
-          stored.holders.some((h) => !h.own && h.seq > (this.#boxes.get(h.user)?.cursor ?? 0));
-        if (waiting) return false;
-        this.#remove(stored);
+      if (this.#arena.length === 0) return false;
+      const ref = this.#arena.first;
+      if (!this.#arena.isGone(ref)) {
+        if (this.#arena.sentAt(ref) > deliverableFrom && this.#waiting(ref)) return false;
+        this.#remove(ref);
       }
-      this.#messages.shift();
+      this.#arena.shift();
     }
     return true;
   }
 
-  // The index in box.list of the first entry with seq > after.
+  // Whether a recipient of `ref` has not been given it yet.
+  #waiting(ref: number): boolean {
+    for (let h = 0; h < this.#arena.holders(ref); h++) {
+      if (this.#arena.isOwn(ref, h)) continue;
+      const box = this.#byNumber[this.#arena.holderBox(ref, h)];
+      if (this.#arena.holderSeq(ref, h) > box.cursor) return true;
+    }
+    return false;
+  }
+
+  // The index in box.entries of the first entry with seq > after.
   #indexAfter(box: Box, after: number): number {
-    let lo = box.start;
-    let hi = box.list.length;
+    let lo = 0;
+    let hi = box.entries.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (box.list[mid].seq <= after) lo = mid + 1;
+      if (box.entries.get(mid, SEQ) <= after) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -372,14 +384,14 @@ export class MemoryMailbox implements Mailbox {
 
   #firstRetained(box: Box): number {
     const from = this.#now() - this.#options.offlineTtlMs;
-    let lo = box.start;
-    let hi = box.list.length;
+    let lo = 0;
+    let hi = box.entries.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (box.list[mid].message.sentAt <= from) lo = mid + 1;
+      if (this.#arena.sentAt(this.#ref(box, mid)) <= from) lo = mid + 1;
       else hi = mid;
     }
-    return lo < box.list.length ? box.list[lo].seq : box.last + 1;
+    return lo < box.entries.length ? box.entries.get(lo, SEQ) : box.last + 1;
   }
 }
 

@@ -45,7 +45,10 @@ export class UnreadCounter {
     const start = sentAt - (sentAt % this.#widthMs);
     const last = this.#starts.length - 1;
     if (last >= 0 && this.#starts[last] >= start) this.#counts[last]++;
-    else {
+    else if (last === 0 && this.#counts[0] === 0) {
+      this.#starts[0] = start;
+      this.#counts[0] = 1;
+    } else {
       this.#starts.push(start);
       this.#counts.push(1);
     }
@@ -56,7 +59,9 @@ export class UnreadCounter {
   consume(): void {
     if (this.#total === 0) return;
     this.#total--;
-    if (--this.#counts[0] === 0) {
+    // A caught-up socket empties its only bucket at every write: the empty
+    // bucket stays for the next entry instead of leaving and coming back.
+    if (--this.#counts[0] === 0 && this.#starts.length > 1) {
       this.#starts.shift();
       this.#counts.shift();
     }
