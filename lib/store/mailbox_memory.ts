@@ -42,6 +42,12 @@ interface Box {
   unread: UnreadCounter;
 }
 
+// An entry handed out by this engine points at its mailbox, so that the
+// socket's report of having written it (once per delivery) needs no lookup.
+interface HeldEntry extends Entry {
+  readonly box: Box;
+}
+
 interface Receipt {
   readonly bodyHash: string;
   readonly id: string;
@@ -106,18 +112,19 @@ export class MemoryMailbox implements Mailbox {
       }
     }
     let newBoxes = 0;
-    for (const user of recipients) {
-      const box = this.#boxes.get(user);
+    const count = entryCount(request);
+    const boxes = new Array<Box | undefined>(count);
+    for (let i = 0; i < recipients.length; i++) {
+      const box = boxes[i] = this.#boxes.get(recipients[i]);
       if (!box) newBoxes++;
       else if (box.unread.count(now) >= this.#options.mailboxMax) {
-        return { kind: "mailbox_full", user };
+        return { kind: "mailbox_full", user: recipients[i] };
       }
     }
     if (ownCopy && !this.#boxes.has(message.from)) newBoxes++;
     if (newBoxes > 0 && this.#boxes.size + newBoxes > this.#options.maxMailboxes) {
       return { kind: "mailboxes_full" };
     }
-    const count = entryCount(request);
     const bytes = countedBytes(messageBytes(message), count);
     if (this.#bytes + bytes > this.#options.maxBytes && !this.#trim(bytes, now)) {
       return { kind: "store_full" };
@@ -127,7 +134,8 @@ export class MemoryMailbox implements Mailbox {
     const seqs = new Array<number>(count);
     for (let i = 0; i < count; i++) {
       const own = i === recipients.length;
-      const box = this.#box(own ? message.from : recipients[i]);
+      const box = (own ? undefined : boxes[i]) ?? this.#box(own ? message.from : recipients[i]);
+      boxes[i] = box;
       const seq = ++box.last;
       const at = box.entries.push();
       box.entries.set(at, SEQ, seq);
@@ -155,8 +163,9 @@ export class MemoryMailbox implements Mailbox {
     const onAppended = this.#options.onAppended;
     if (onAppended) {
       for (let i = 0; i < count; i++) {
-        const own = i === recipients.length;
-        onAppended(own ? message.from : recipients[i], { seq: seqs[i], message, own });
+        const box = boxes[i]!;
+        const entry: HeldEntry = { seq: seqs[i], message, own: i === recipients.length, box };
+        onAppended(box.user, entry);
       }
     }
     return { kind: "appended", seqs };
@@ -173,7 +182,7 @@ export class MemoryMailbox implements Mailbox {
   }
 
   consumed(user: string, entry: Entry): void {
-    const box = this.#boxes.get(user);
+    const box = (entry as Partial<HeldEntry>).box ?? this.#boxes.get(user);
     if (!box || entry.seq <= box.cursor) return;
     box.cursor = entry.seq;
     if (!entry.own) box.unread.consume();
@@ -303,12 +312,13 @@ export class MemoryMailbox implements Mailbox {
     return Math.floor(box.entries.get(i, REF) / 2);
   }
 
-  #entry(box: Box, i: number): Entry {
+  #entry(box: Box, i: number): HeldEntry {
     const tagged = box.entries.get(i, REF);
     return {
       seq: box.entries.get(i, SEQ),
       message: this.#arena.message(Math.floor(tagged / 2)),
       own: tagged % 2 === 1,
+      box,
     };
   }
 

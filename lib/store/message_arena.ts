@@ -84,6 +84,8 @@ export class MessageArena {
   // The ref of the record at the front of #records.
   #first = 1;
   #chunk = -1;
+  // The chunk numbered #chunk: new messages' holders are set there.
+  #current: Chunk | undefined;
   #used = CHUNK_BYTES;
   #allocated = 0;
   #live = 0;
@@ -257,12 +259,13 @@ export class MessageArena {
   }
 
   #chunkOf(i: number): Chunk {
-    return this.#chunks.get(this.#records.get(i, CHUNK))!;
+    const number = this.#records.get(i, CHUNK);
+    return number === this.#chunk ? this.#current! : this.#chunks.get(number)!;
   }
 
   // Room for `size` bytes in the current chunk, or a new one.
   #reserve(size: number): { chunk: Chunk; offset: number } {
-    const current = this.#chunks.get(this.#chunk);
+    const current = this.#current;
     if (current && this.#used + size <= current.bytes.length) {
       return { chunk: current, offset: this.#used };
     }
@@ -270,6 +273,7 @@ export class MessageArena {
     const bytes = new Uint8Array(Math.max(CHUNK_BYTES, size));
     const chunk = { bytes, view: new DataView(bytes.buffer), live: 0 };
     this.#chunks.set(++this.#chunk, chunk);
+    this.#current = chunk;
     this.#allocated += bytes.length;
     this.#used = 0;
     return { chunk, offset: 0 };
@@ -285,6 +289,7 @@ export class MessageArena {
   #compact(): void {
     const old = new Map(this.#chunks);
     this.#chunks.clear();
+    this.#current = undefined;
     this.#allocated = 0;
     this.#used = CHUNK_BYTES;
     for (let i = 0; i < this.#records.length; i++) {
