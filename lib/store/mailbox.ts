@@ -205,3 +205,30 @@ export interface Mailbox {
   /** Makes everything durable and releases the engine's resources. */
   close(): Promise<void>;
 }
+
+/**
+ * Whether a mailbox entry passes a history query's `with` and `topic` filters.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { matchesQuery } from "./mailbox.ts";
+ * const message = {
+ *   id: "m1", sentAt: 0, kind: "direct" as const, from: "Harry", to: ["Ron_W"], topic: "", content: "",
+ * };
+ * const query = { limit: 10, with: "Harry" };
+ * assert.equal(matchesQuery({ seq: 1, message, own: false }, query), true);
+ * assert.equal(matchesQuery({ seq: 1, message, own: false }, { limit: 10, topic: "quidditch" }), false);
+ * ```
+ */
+export function matchesQuery(entry: Entry, query: HistoryQuery): boolean {
+  const { message } = entry;
+  if (query.with !== undefined) {
+    if (message.kind !== "direct") return false;
+    return entry.own ? message.to.includes(query.with) : message.from === query.with;
+  }
+  if (query.topic !== undefined) {
+    return message.kind !== "direct" && message.topic === query.topic;
+  }
+  return true;
+}

@@ -39,6 +39,8 @@ const COUNTED = 5;
 const FLAGS = 6;
 const STRIDE = 7;
 
+// FLAGS: forgotten; whether the last holder is the sender's own copy; and
+// the kind (an index into KINDS) above those two bits.
 const GONE = 1;
 const OWN_LAST = 2;
 const KINDS: readonly MessageKind[] = ["direct", "topic", "topic_deleted"];
