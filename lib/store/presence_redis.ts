@@ -92,6 +92,14 @@ if ARGV[2] ~= '' then from = '(' .. ARGV[2] end
 local names = redis.call('ZRANGEBYLEX', p .. 'p:names', from, '+', 'LIMIT', 0, tonumber(ARGV[3]))
 return { redis.call('ZCARD', p .. 'p:expires'), names }`);
 
+/**
+ * Every presence script, for `RedisLink.load` at start and after a
+ * reconnect: one that Redis does not know yet is answered NOSCRIPT and sent
+ * again by EVAL, behind what was sent after it — a reconnect's OFFLINE would
+ * then land after its ONLINE and leave the user offline.
+ */
+export const PRESENCE_SCRIPTS: readonly RedisScript[] = [ONLINE, OFFLINE, REFRESH, LIST];
+
 /** The most names one list call returns when no limit is given. */
 const WHOLE_LIST = 1_000_000;
 

@@ -346,3 +346,33 @@ Deno.test("cluster: a dropped subscriber calls onResync once resubscribed; wake-
     await b.close();
   }
 });
+
+Deno.test("store (redis): presence scripts are loaded up front, so a reconnect's offline cannot land after its online", async () => {
+  await using server = await RedisServer.start();
+  const failed: string[] = [];
+  const store = await openRedisStore({
+    url: server.url,
+    nodeId: "a",
+    ...FAST,
+    mailbox: LIMITS,
+    directory: DIRECTORY,
+    presenceTtlMs: 60_000,
+    observer: { onCommand: (name, _seconds, ok) => ok || failed.push(name) },
+  });
+  try {
+    const presence = store.presence!;
+    presence.online("Ron_W");
+    assert.deepEqual((await presence.list({})).names, ["Ron_W"]);
+    // A reconnect: the old socket's offline, then the new socket's online,
+    // in that order. Had OFFLINE not been loaded, it would be answered
+    // NOSCRIPT and sent again by EVAL behind the online.
+    presence.offline("Ron_W");
+    presence.online("Ron_W");
+    // Long enough for a NOSCRIPT's second try to have landed.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual((await presence.list({})).names, ["Ron_W"]);
+    assert.deepEqual(failed, [], "no command was refused (no NOSCRIPT)");
+  } finally {
+    await store.close();
+  }
+});
