@@ -56,9 +56,16 @@ CREATE TABLE receipts (
 CREATE INDEX receipts_by_time ON receipts (sent_at);
 `;
 
-/** The columns of an entry joined with its message, as {@linkcode entryOf} reads them. */
+const utf8 = new TextDecoder();
+
+/**
+ * The columns of an entry joined with its message, as {@linkcode entryOf}
+ * reads them. The text comes as bytes: SQLite keeps a NUL inside a TEXT
+ * value, but node:sqlite hands a TEXT column back cut at the first NUL, and
+ * `"\u0000"` is a valid JSON string a client may send.
+ */
 export const ENTRY_COLUMNS = "e.seq, e.own, m.message_id, m.sent_at, m.kind, m.sender, " +
-  "m.recipients, m.topic, m.content";
+  "m.recipients, m.topic, CAST(m.content AS BLOB) AS content";
 
 /** A row selected with {@linkcode ENTRY_COLUMNS}. */
 export interface EntryRow {
@@ -70,7 +77,8 @@ export interface EntryRow {
   sender: string;
   recipients: string;
   topic: string;
-  content: string;
+  /** UTF-8. */
+  content: Uint8Array;
 }
 
 /**
@@ -82,10 +90,11 @@ export interface EntryRow {
  * import { entryOf } from "./mailbox_sqlite_schema.ts";
  * const entry = entryOf({
  *   seq: 3, own: 0, message_id: "m1", sent_at: 5, kind: "direct", sender: "Harry",
- *   recipients: '["Ron_W"]', topic: "", content: "hi",
+ *   recipients: '["Ron_W"]', topic: "", content: new TextEncoder().encode("hi\0!"),
  * });
  * assert.deepEqual(entry.message.to, ["Ron_W"]);
  * assert.equal(entry.own, false);
+ * assert.equal(entry.message.content, "hi\0!");
  * ```
  */
 export function entryOf(row: EntryRow): Entry {
@@ -96,7 +105,7 @@ export function entryOf(row: EntryRow): Entry {
     from: row.sender,
     to: JSON.parse(row.recipients),
     topic: row.topic,
-    content: row.content,
+    content: utf8.decode(row.content),
   };
   return { seq: row.seq, message, own: row.own !== 0 };
 }

@@ -106,6 +106,19 @@ export function testMailbox(name: string, engine: MailboxEngine): void {
     }
   });
 
+  test("any text comes back as sent: NUL, quotes, emoji, accents, newlines", async () => {
+    const { mailbox, time } = await setup();
+    try {
+      const texts = ["a\u0000b", '"quoted" \\ ,|;', "\u{1F600} café\n\u4E2D\u6587", ""];
+      for (const text of texts) await send(mailbox, "Harry", ["Ron_W"], text, time.now);
+      assert.deepEqual(contents(await mailbox.read("Ron_W", 0, 10)), texts);
+      const page = await mailbox.history("Harry", { limit: 10, after: 0 });
+      assert.deepEqual(contents(page.entries), texts);
+    } finally {
+      await mailbox.close();
+    }
+  });
+
   test("read pages after a seq, in order, up to the limit", async () => {
     const { mailbox, time } = await setup();
     try {

@@ -1,0 +1,128 @@
+/**
+ * The memory and SQLite engines, driven through the same random sequence of
+ * sends, deliveries, topic deletions, clock moves and sweeps, must answer
+ * every read alike: the contract suite checks chosen cases, this checks the
+ * cases nobody thought of (the memory engine keeps its entries in typed
+ * arrays and byte chunks, SQLite in tables).
+ */
+
+import assert from "node:assert/strict";
+import type { Message } from "../../lib/protocol/messages.ts";
+import type { AppendResult, Entry, Mailbox, MailboxOptions } from "../../lib/store/mailbox.ts";
+import { MemoryMailbox } from "../../lib/store/mailbox_memory.ts";
+import { SqliteMailbox } from "../../lib/store/mailbox_sqlite.ts";
+import { SqliteDatabase } from "../../lib/store/sqlite_database.ts";
+
+const USERS = ["Harry", "Ron_W", "Hermione", "Neville", "Luna"];
+const TOPICS = ["stone", "chamber"];
+
+// A small seeded generator (mulberry32), so a failure can be replayed.
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const view = (entries: readonly Entry[]) =>
+  entries.map((e) => [e.seq, e.own, e.message.id, e.message.content, e.message.to.join(",")]);
+
+function appended(result: AppendResult): unknown {
+  return result.kind === "appended" ? { kind: result.kind, seqs: result.seqs } : result;
+}
+
+for (const seed of [1, 2, 3]) {
+  Deno.test(`mailbox engines agree: memory and SQLite give the same answers (seed ${seed})`, async () => {
+    const next = random(seed);
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)];
+    let now = 1_000_000;
+    const options: MailboxOptions = {
+      offlineTtlMs: 20_000,
+      historyTtlMs: 60_000,
+      mailboxMax: 40,
+      maxBytes: 1 << 26,
+      maxMailboxes: 100,
+      now: () => now,
+    };
+    const dir = await Deno.makeTempDir({ prefix: "huayi_agree_" });
+    const engines: Mailbox[] = [
+      new MemoryMailbox(options),
+      new SqliteMailbox(await SqliteDatabase.open(dir), options),
+    ];
+    // `ask` runs once per engine: it must not draw random numbers itself.
+    const both = async <T>(ask: (mailbox: Mailbox) => Promise<T> | T, what: string) => {
+      const [memory, sqlite] = await Promise.all(engines.map(ask));
+      assert.deepEqual(sqlite, memory, what);
+      return memory;
+    };
+    try {
+      for (let step = 0; step < 400; step++) {
+        const roll = next();
+        const user = pick(USERS);
+        if (roll < 0.45) {
+          const to = USERS.filter(() => next() < 0.3);
+          const topic = next() < 0.3 ? pick(TOPICS) : "";
+          const message: Message = {
+            id: `m${step}`,
+            sentAt: now,
+            kind: topic ? "topic" : "direct",
+            from: user,
+            to: topic ? to.slice(0, 1) : (to.length ? to : [pick(USERS)]),
+            topic,
+            content: `${step} ${"é".repeat(step % 7)}\0,`,
+          };
+          const recipients = topic ? USERS.filter((u) => u !== user) : message.to;
+          await both(
+            async (m) => appended(await m.append({ message, recipients, ownCopy: true })),
+            `append ${step}`,
+          );
+        } else if (roll < 0.7) {
+          // A socket writes what it reads, maybe not all of it.
+          const cursor = await both((m) => m.cursor(user), `cursor ${step}`);
+          const limit = 1 + Math.floor(next() * 5);
+          const entries = await both(
+            async (m) => view(await m.read(user, cursor, limit)),
+            `read ${step}`,
+          );
+          const upTo = Math.floor(next() * (entries.length + 1));
+          for (const mailbox of engines) {
+            const read = await mailbox.read(user, cursor, upTo);
+            for (const entry of read) mailbox.consumed(user, entry);
+          }
+        } else if (roll < 0.8) {
+          const after = next() < 0.5 ? Math.floor(next() * 20) : undefined;
+          const query = {
+            limit: 1 + Math.floor(next() * 6),
+            ...(after === undefined
+              ? { before: next() < 0.5 ? Infinity : Math.floor(next() * 30) }
+              : { after }),
+            ...(next() < 0.3 ? { with: pick(USERS) } : next() < 0.3 ? { topic: pick(TOPICS) } : {}),
+          };
+          await both(async (m) => {
+            const page = await m.history(user, query);
+            return { entries: view(page.entries), hasMore: page.hasMore };
+          }, `history ${step} ${JSON.stringify(query)}`);
+        } else if (roll < 0.86) {
+          const since = Math.floor(next() * 25);
+          await both((m) => m.resume(user, since), `resume ${step}`);
+        } else if (roll < 0.89) {
+          const topic = pick(TOPICS);
+          await both((m) => m.purgeTopic(topic), `purge ${step}`);
+        } else {
+          now += Math.floor(next() * 8_000);
+          // SQLite sweeps in bounded batches: enough rounds to finish.
+          for (let i = 0; i < 5; i++) await both((m) => m.sweep(), `sweep ${step}`);
+        }
+        await both((m) => {
+          const { entries, messages, mailboxes } = m.stats();
+          return { entries, messages, mailboxes };
+        }, `stats after step ${step}`);
+      }
+    } finally {
+      await Promise.all(engines.map((m) => m.close()));
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
