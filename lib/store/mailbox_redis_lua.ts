@@ -114,7 +114,9 @@ local function removeMessage(id, meta, lost, now, from)
   if topic ~= '' then redis.call('SREM', P .. 't:' .. topic, id) end
   redis.call('HINCRBY', STATS, 'bytes', -bytes)
   redis.call('HINCRBY', STATS, 'messages', -1)
-  redis.call('HINCRBY', STATS, 'entries', -count)
+  -- Lua's -0 reaches Redis as "-0", which HINCRBY refuses: a message with
+  -- no holders (a deleted topic's notice to no one) would stop every sweep.
+  if count > 0 then redis.call('HINCRBY', STATS, 'entries', -count) end
   if now - tonumber(sent) < LATE then redis.call('SET', P .. 'a:' .. id, meta, 'PX', LATE) end
   return bytes, count
 end

@@ -507,6 +507,25 @@ export function testMailbox(name: string, engine: MailboxEngine): void {
     }
   });
 
+  test("a message held by no one (a deleted topic's notice to no members) expires like the rest", async () => {
+    const { mailbox, time } = await setup();
+    try {
+      const nobody = await mailbox.append({
+        message: notice("empty", time.now),
+        recipients: [],
+        ownCopy: false,
+      });
+      assert.deepEqual(nobody, { kind: "appended", seqs: [] });
+      await send(mailbox, "Harry", ["Ron_W"], "after it", time.now + 1);
+      time.now += HISTORY + 2;
+      for (let i = 0; i < 100 && mailbox.stats().messages > 0; i++) await mailbox.sweep();
+      const after = mailbox.stats();
+      assert.deepEqual([after.messages, after.entries, after.bytes], [0, 0, 0]);
+    } finally {
+      await mailbox.close();
+    }
+  });
+
   if (engine.reopen) {
     const reopen = engine.reopen.bind(engine);
     test("everything survives reopening: entries, seqs, cursors, losses, receipts", async () => {

@@ -1,9 +1,11 @@
 /**
- * The memory and SQLite engines, driven through the same random sequence of
- * sends, deliveries, topic deletions, clock moves and sweeps, must answer
- * every read alike: the contract suite checks chosen cases, this checks the
- * cases nobody thought of (the memory engine keeps its entries in typed
- * arrays and byte chunks, SQLite in tables).
+ * The memory, SQLite and Redis engines, driven through the same random
+ * sequence of sends (retries with Idempotency-Keys among them), deliveries,
+ * topic deletions, clock moves and sweeps, must answer every read alike: the
+ * contract suite checks chosen cases, this checks the cases nobody thought
+ * of (the memory engine keeps its entries in typed arrays and byte chunks,
+ * SQLite in tables, Redis in scripts' keys). It found a NUL cutting SQLite's
+ * text short and a notice to no one stopping Redis's sweeps.
  */
 
 import assert from "node:assert/strict";
@@ -12,6 +14,7 @@ import type { AppendResult, Entry, Mailbox, MailboxOptions } from "../../lib/sto
 import { MemoryMailbox } from "../../lib/store/mailbox_memory.ts";
 import { SqliteMailbox } from "../../lib/store/mailbox_sqlite.ts";
 import { SqliteDatabase } from "../../lib/store/sqlite_database.ts";
+import { mailboxEngine as redisEngine } from "./redis_engines.ts";
 
 const USERS = ["Harry", "Ron_W", "Hermione", "Neville", "Luna"];
 const TOPICS = ["stone", "chamber"];
@@ -33,8 +36,8 @@ function appended(result: AppendResult): unknown {
   return result.kind === "appended" ? { kind: result.kind, seqs: result.seqs } : result;
 }
 
-for (const seed of [1, 2, 3]) {
-  Deno.test(`mailbox engines agree: memory and SQLite give the same answers (seed ${seed})`, async () => {
+for (const seed of [1, 2, 3, 4, 5]) {
+  Deno.test(`mailbox engines agree: memory, SQLite and Redis give the same answers (seed ${seed})`, async () => {
     const next = random(seed);
     const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)];
     let now = 1_000_000;
@@ -50,15 +53,18 @@ for (const seed of [1, 2, 3]) {
     const engines: Mailbox[] = [
       new MemoryMailbox(options),
       new SqliteMailbox(await SqliteDatabase.open(dir), options),
+      await redisEngine.open(options),
     ];
     // `ask` runs once per engine: it must not draw random numbers itself.
     const both = async <T>(ask: (mailbox: Mailbox) => Promise<T> | T, what: string) => {
-      const [memory, sqlite] = await Promise.all(engines.map(ask));
-      assert.deepEqual(sqlite, memory, what);
+      const [memory, ...others] = await Promise.all(engines.map(ask));
+      for (const [i, other] of others.entries()) {
+        assert.deepEqual(other, memory, `${what}: ${["sqlite", "redis"][i]} vs memory`);
+      }
       return memory;
     };
     try {
-      for (let step = 0; step < 400; step++) {
+      for (let step = 0; step < 600; step++) {
         const roll = next();
         const user = pick(USERS);
         if (roll < 0.45) {
@@ -74,8 +80,13 @@ for (const seed of [1, 2, 3]) {
             content: `${step} ${"é".repeat(step % 7)}\0,`,
           };
           const recipients = topic ? USERS.filter((u) => u !== user) : message.to;
+          // Now and then a retry's key: the same body, or another one.
+          const idempotency = next() < 0.2
+            ? { key: `k${Math.floor(next() * 4)}`, bodyHash: `h${Math.floor(next() * 2)}` }
+            : undefined;
           await both(
-            async (m) => appended(await m.append({ message, recipients, ownCopy: true })),
+            async (m) =>
+              appended(await m.append({ message, recipients, ownCopy: true, idempotency })),
             `append ${step}`,
           );
         } else if (roll < 0.7) {
@@ -108,8 +119,24 @@ for (const seed of [1, 2, 3]) {
           const since = Math.floor(next() * 25);
           await both((m) => m.resume(user, since), `resume ${step}`);
         } else if (roll < 0.89) {
+          // A topic's deletion: its messages go, a notice comes to its members.
           const topic = pick(TOPICS);
           await both((m) => m.purgeTopic(topic), `purge ${step}`);
+          const notice: Message = {
+            id: `n${step}`,
+            sentAt: now,
+            kind: "topic_deleted",
+            from: "",
+            to: [],
+            topic,
+            content: "",
+          };
+          const members = USERS.filter(() => next() < 0.5);
+          await both(
+            async (m) =>
+              appended(await m.append({ message: notice, recipients: members, ownCopy: false })),
+            `notice ${step}`,
+          );
         } else {
           now += Math.floor(next() * 8_000);
           // SQLite sweeps in bounded batches: enough rounds to finish.
