@@ -122,7 +122,10 @@ export class MemoryMailbox implements Mailbox {
         return { kind: "mailbox_full", user: recipients[i] };
       }
     }
-    if (ownCopy && !this.#boxes.has(message.from)) newBoxes++;
+    // A sender who sent to themselves was counted among the recipients.
+    if (ownCopy && !this.#boxes.has(message.from) && !recipients.includes(message.from)) {
+      newBoxes++;
+    }
     if (newBoxes > 0 && this.#boxes.size + newBoxes > this.#options.maxMailboxes) {
       return { kind: "mailboxes_full" };
     }

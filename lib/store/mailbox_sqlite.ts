@@ -257,8 +257,10 @@ export class SqliteMailbox implements Mailbox {
         return { result: { kind: "mailbox_full", user: recipients[i] } };
       }
     }
-    // Counted as the memory engine counts: a new sender who is also a recipient counts twice.
-    if (ownCopy && !this.#heads.find(message.from)) newBoxes++;
+    // A sender who sent to themselves was counted among the recipients.
+    if (ownCopy && !this.#heads.find(message.from) && !recipients.includes(message.from)) {
+      newBoxes++;
+    }
     if (newBoxes > 0 && this.#counts.mailboxes + newBoxes > maxMailboxes) {
       return { result: { kind: "mailboxes_full" } };
     }

@@ -410,6 +410,21 @@ export function testMailbox(name: string, engine: MailboxEngine): void {
     }
   });
 
+  test("maxMailboxes counts a new sender who sent to themselves once", async () => {
+    const { mailbox, time } = await setup({ maxMailboxes: 2 });
+    try {
+      // Harry's mailbox gets his entry and his own copy: one new mailbox, not two.
+      assert.deepEqual(await send(mailbox, "Harry", ["Harry", "Ron_W"], "note to self", time.now), [
+        1,
+        1,
+        2,
+      ]);
+      assert.equal(mailbox.stats().mailboxes, 2);
+    } finally {
+      await mailbox.close();
+    }
+  });
+
   test("maxBytes trims what was delivered, oldest first, then refuses", async () => {
     const body = "x".repeat(1000);
     const { mailbox, time } = await setup({ maxBytes: 5_000 });

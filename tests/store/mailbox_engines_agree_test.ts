@@ -36,120 +36,141 @@ function appended(result: AppendResult): unknown {
   return result.kind === "appended" ? { kind: result.kind, seqs: result.seqs } : result;
 }
 
-for (const seed of [1, 2, 3, 4, 5]) {
-  Deno.test(`mailbox engines agree: memory, SQLite and Redis give the same answers (seed ${seed})`, async () => {
-    const next = random(seed);
-    const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)];
-    let now = 1_000_000;
-    const options: MailboxOptions = {
-      offlineTtlMs: 20_000,
-      historyTtlMs: 60_000,
-      mailboxMax: 40,
-      maxBytes: 1 << 26,
-      maxMailboxes: 100,
-      now: () => now,
-    };
-    const dir = await Deno.makeTempDir({ prefix: "huayi_agree_" });
-    const engines: Mailbox[] = [
-      new MemoryMailbox(options),
-      new SqliteMailbox(await SqliteDatabase.open(dir), options),
-      await redisEngine.open(options),
-    ];
-    // `ask` runs once per engine: it must not draw random numbers itself.
-    const both = async <T>(ask: (mailbox: Mailbox) => Promise<T> | T, what: string) => {
-      const [memory, ...others] = await Promise.all(engines.map(ask));
-      for (const [i, other] of others.entries()) {
-        assert.deepEqual(other, memory, `${what}: ${["sqlite", "redis"][i]} vs memory`);
-      }
-      return memory;
-    };
-    try {
-      for (let step = 0; step < 600; step++) {
-        const roll = next();
-        const user = pick(USERS);
-        if (roll < 0.45) {
-          const to = USERS.filter(() => next() < 0.3);
-          const topic = next() < 0.3 ? pick(TOPICS) : "";
-          const message: Message = {
-            id: `m${step}`,
-            sentAt: now,
-            kind: topic ? "topic" : "direct",
-            from: user,
-            to: topic ? to.slice(0, 1) : (to.length ? to : [pick(USERS)]),
-            topic,
-            content: `${step} ${"é".repeat(step % 7)}\0,`,
-          };
-          const recipients = topic ? USERS.filter((u) => u !== user) : message.to;
-          // Now and then a retry's key: the same body, or another one.
-          const idempotency = next() < 0.2
-            ? { key: `k${Math.floor(next() * 4)}`, bodyHash: `h${Math.floor(next() * 2)}` }
-            : undefined;
-          await both(
-            async (m) =>
-              appended(await m.append({ message, recipients, ownCopy: true, idempotency })),
-            `append ${step}`,
-          );
-        } else if (roll < 0.7) {
-          // A socket writes what it reads, maybe not all of it.
-          const cursor = await both((m) => m.cursor(user), `cursor ${step}`);
-          const limit = 1 + Math.floor(next() * 5);
-          const entries = await both(
-            async (m) => view(await m.read(user, cursor, limit)),
-            `read ${step}`,
-          );
-          const upTo = Math.floor(next() * (entries.length + 1));
-          for (const mailbox of engines) {
-            const read = await mailbox.read(user, cursor, upTo);
-            for (const entry of read) mailbox.consumed(user, entry);
-          }
-        } else if (roll < 0.8) {
-          const after = next() < 0.5 ? Math.floor(next() * 20) : undefined;
-          const query = {
-            limit: 1 + Math.floor(next() * 6),
-            ...(after === undefined
-              ? { before: next() < 0.5 ? Infinity : Math.floor(next() * 30) }
-              : { after }),
-            ...(next() < 0.3 ? { with: pick(USERS) } : next() < 0.3 ? { topic: pick(TOPICS) } : {}),
-          };
-          await both(async (m) => {
-            const page = await m.history(user, query);
-            return { entries: view(page.entries), hasMore: page.hasMore };
-          }, `history ${step} ${JSON.stringify(query)}`);
-        } else if (roll < 0.86) {
-          const since = Math.floor(next() * 25);
-          await both((m) => m.resume(user, since), `resume ${step}`);
-        } else if (roll < 0.89) {
-          // A topic's deletion: its messages go, a notice comes to its members.
-          const topic = pick(TOPICS);
-          await both((m) => m.purgeTopic(topic), `purge ${step}`);
-          const notice: Message = {
-            id: `n${step}`,
-            sentAt: now,
-            kind: "topic_deleted",
-            from: "",
-            to: [],
-            topic,
-            content: "",
-          };
-          const members = USERS.filter(() => next() < 0.5);
-          await both(
-            async (m) =>
-              appended(await m.append({ message: notice, recipients: members, ownCopy: false })),
-            `notice ${step}`,
-          );
-        } else {
-          now += Math.floor(next() * 8_000);
-          // SQLite sweeps in bounded batches: enough rounds to finish.
-          for (let i = 0; i < 5; i++) await both((m) => m.sweep(), `sweep ${step}`);
+// Roomy limits; then tight ones, where caps refuse sends and the byte cap
+// trims (with nothing expiring: the engines may count an expired entry
+// against IM_MAILBOX_MAX for up to 1/16 of the TTL, see unread.ts); then a
+// history shorter than delivery.
+const LIMITS: Omit<MailboxOptions, "now">[] = [
+  {
+    offlineTtlMs: 20_000,
+    historyTtlMs: 60_000,
+    mailboxMax: 40,
+    maxBytes: 1 << 26,
+    maxMailboxes: 100,
+  },
+  { offlineTtlMs: 1e9, historyTtlMs: 1e9, mailboxMax: 6, maxBytes: 6_000, maxMailboxes: 4 },
+  {
+    offlineTtlMs: 30_000,
+    historyTtlMs: 5_000,
+    mailboxMax: 40,
+    maxBytes: 1 << 26,
+    maxMailboxes: 100,
+  },
+];
+
+for (const [set, limits] of LIMITS.entries()) {
+  for (const seed of [1, 2, 3]) {
+    Deno.test(`mailbox engines agree: memory, SQLite and Redis give the same answers (limits ${set}, seed ${seed})`, async () => {
+      const next = random(seed);
+      const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)];
+      let now = 1_000_000;
+      const options: MailboxOptions = { ...limits, now: () => now };
+      const dir = await Deno.makeTempDir({ prefix: "huayi_agree_" });
+      const engines: Mailbox[] = [
+        new MemoryMailbox(options),
+        new SqliteMailbox(await SqliteDatabase.open(dir), options),
+        await redisEngine.open(options),
+      ];
+      // `ask` runs once per engine: it must not draw random numbers itself.
+      const both = async <T>(ask: (mailbox: Mailbox) => Promise<T> | T, what: string) => {
+        const [memory, ...others] = await Promise.all(engines.map(ask));
+        for (const [i, other] of others.entries()) {
+          assert.deepEqual(other, memory, `${what}: ${["sqlite", "redis"][i]} vs memory`);
         }
-        await both((m) => {
-          const { entries, messages, mailboxes } = m.stats();
-          return { entries, messages, mailboxes };
-        }, `stats after step ${step}`);
+        return memory;
+      };
+      try {
+        for (let step = 0; step < 600; step++) {
+          const roll = next();
+          const user = pick(USERS);
+          if (roll < 0.45) {
+            const to = USERS.filter(() => next() < 0.3);
+            const topic = next() < 0.3 ? pick(TOPICS) : "";
+            const message: Message = {
+              id: `m${step}`,
+              sentAt: now,
+              kind: topic ? "topic" : "direct",
+              from: user,
+              to: topic ? to.slice(0, 1) : (to.length ? to : [pick(USERS)]),
+              topic,
+              content: `${step} ${"é".repeat(step % 7)}\0,`,
+            };
+            const recipients = topic ? USERS.filter((u) => u !== user) : message.to;
+            // Now and then a retry's key: the same body, or another one.
+            const idempotency = next() < 0.2
+              ? { key: `k${Math.floor(next() * 4)}`, bodyHash: `h${Math.floor(next() * 2)}` }
+              : undefined;
+            await both(
+              async (m) =>
+                appended(await m.append({ message, recipients, ownCopy: true, idempotency })),
+              `append ${step}`,
+            );
+          } else if (roll < 0.7) {
+            // A socket writes what it reads, maybe not all of it.
+            const cursor = await both((m) => m.cursor(user), `cursor ${step}`);
+            const limit = 1 + Math.floor(next() * 5);
+            const entries = await both(
+              async (m) => view(await m.read(user, cursor, limit)),
+              `read ${step}`,
+            );
+            const upTo = Math.floor(next() * (entries.length + 1));
+            for (const mailbox of engines) {
+              const read = await mailbox.read(user, cursor, upTo);
+              for (const entry of read) mailbox.consumed(user, entry);
+            }
+          } else if (roll < 0.8) {
+            const after = next() < 0.5 ? Math.floor(next() * 20) : undefined;
+            const query = {
+              limit: 1 + Math.floor(next() * 6),
+              ...(after === undefined
+                ? { before: next() < 0.5 ? Infinity : Math.floor(next() * 30) }
+                : { after }),
+              ...(next() < 0.3
+                ? { with: pick(USERS) }
+                : next() < 0.3
+                ? { topic: pick(TOPICS) }
+                : {}),
+            };
+            await both(async (m) => {
+              const page = await m.history(user, query);
+              return { entries: view(page.entries), hasMore: page.hasMore };
+            }, `history ${step} ${JSON.stringify(query)}`);
+          } else if (roll < 0.86) {
+            const since = Math.floor(next() * 25);
+            await both((m) => m.resume(user, since), `resume ${step}`);
+          } else if (roll < 0.89) {
+            // A topic's deletion: its messages go, a notice comes to its members.
+            const topic = pick(TOPICS);
+            await both((m) => m.purgeTopic(topic), `purge ${step}`);
+            const notice: Message = {
+              id: `n${step}`,
+              sentAt: now,
+              kind: "topic_deleted",
+              from: "",
+              to: [],
+              topic,
+              content: "",
+            };
+            const members = USERS.filter(() => next() < 0.5);
+            await both(
+              async (m) =>
+                appended(await m.append({ message: notice, recipients: members, ownCopy: false })),
+              `notice ${step}`,
+            );
+          } else {
+            now += Math.floor(next() * 8_000);
+            // SQLite sweeps in bounded batches: enough rounds to finish.
+            for (let i = 0; i < 5; i++) await both((m) => m.sweep(), `sweep ${step}`);
+          }
+          await both((m) => {
+            const { entries, messages, mailboxes } = m.stats();
+            return { entries, messages, mailboxes };
+          }, `stats after step ${step}`);
+        }
+      } finally {
+        await Promise.all(engines.map((m) => m.close()));
+        await Deno.remove(dir, { recursive: true });
       }
-    } finally {
-      await Promise.all(engines.map((m) => m.close()));
-      await Deno.remove(dir, { recursive: true });
-    }
-  });
+    });
+  }
 }
