@@ -14,20 +14,11 @@ import type { AppendResult, Entry, Mailbox, MailboxOptions } from "../../lib/sto
 import { MemoryMailbox } from "../../lib/store/mailbox_memory.ts";
 import { SqliteMailbox } from "../../lib/store/mailbox_sqlite.ts";
 import { SqliteDatabase } from "../../lib/store/sqlite_database.ts";
+import { random } from "./random.ts";
 import { mailboxEngine as redisEngine } from "./redis_engines.ts";
 
 const USERS = ["Harry", "Ron_W", "Hermione", "Neville", "Luna"];
 const TOPICS = ["stone", "chamber"];
-
-// A small seeded generator (mulberry32), so a failure can be replayed.
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const view = (entries: readonly Entry[]) =>
   entries.map((e) => [e.seq, e.own, e.message.id, e.message.content, e.message.to.join(",")]);

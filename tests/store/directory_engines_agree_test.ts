@@ -1,0 +1,116 @@
+/**
+ * The memory, SQLite and Redis directories, driven through the same seeded
+ * random logins, logouts, registrations, topic changes, clock moves and
+ * sweeps, must answer alike (sids aside: each engine draws its own, so each
+ * logical session is followed per engine).
+ */
+
+import assert from "node:assert/strict";
+import type { Directory, DirectoryOptions, Session } from "../../lib/store/directory.ts";
+import { MemoryDirectory } from "../../lib/store/directory_memory.ts";
+import { SqliteDirectory } from "../../lib/store/directory_sqlite.ts";
+import { SqliteDatabase } from "../../lib/store/sqlite_database.ts";
+import { directoryEngine as redisEngine } from "./redis_engines.ts";
+import { random } from "./random.ts";
+
+const USERS = ["Harry", "Ron_W", "Hermione", "Neville", "Luna", "Draco"];
+const TOPICS = ["stone", "chamber", "goblet"];
+
+const LIMITS: Omit<DirectoryOptions, "now">[] = [
+  { sessionTtlMs: 20_000, maxUsers: 100, maxTopics: 100, maxSessions: 100 },
+  { sessionTtlMs: 20_000, maxUsers: 4, maxTopics: 2, maxSessions: 3 },
+];
+
+const sorted = (names: readonly string[] | undefined) => names && [...names].sort();
+
+for (const [set, limits] of LIMITS.entries()) {
+  for (const seed of [1, 2, 3]) {
+    Deno.test(`directory engines agree: memory, SQLite and Redis give the same answers (limits ${set}, seed ${seed})`, async () => {
+      const next = random(seed);
+      const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)];
+      let now = 1_000_000;
+      const options: DirectoryOptions = { ...limits, now: () => now };
+      const dir = await Deno.makeTempDir({ prefix: "huayi_agree_" });
+      const engines: Directory[] = [
+        new MemoryDirectory(options),
+        new SqliteDirectory(await SqliteDatabase.open(dir), options),
+        // Every touch written at once: by design Redis may otherwise see a
+        // session idle up to min(TTL/16, 60 s) early (directory_redis.ts).
+        await redisEngine.open({ ...options, persistEveryMs: 0 } as DirectoryOptions),
+      ];
+      // The last session each engine opened for a user.
+      const sessions = engines.map(() => new Map<string, Session>());
+      // `ask` runs once per engine (its index given): it must not draw random numbers itself.
+      const all = async <T>(ask: (d: Directory, i: number) => Promise<T> | T, what: string) => {
+        const [memory, ...others] = await Promise.all(engines.map(ask));
+        for (const [i, other] of others.entries()) {
+          assert.deepEqual(other, memory, `${what}: ${["sqlite", "redis"][i]} vs memory`);
+        }
+        return memory;
+      };
+      try {
+        for (let step = 0; step < 500; step++) {
+          const roll = next();
+          const user = pick(USERS);
+          const topic = pick(TOPICS);
+          if (roll < 0.2) {
+            await all(async (d, i) => {
+              const result = await d.openSession(user);
+              if (result.kind !== "opened") return result.kind;
+              sessions[i].set(user, result.session);
+              return [result.session.username, result.replaced?.username];
+            }, `login ${step} ${user}`);
+          } else if (roll < 0.3) {
+            await all(async (d, i) => {
+              const session = sessions[i].get(user);
+              return session ? (await d.session(session.sid))?.username ?? null : "none";
+            }, `session ${step} ${user}`);
+          } else if (roll < 0.35) {
+            await all(async (d, i) => {
+              const session = sessions[i].get(user);
+              return session ? await d.closeSession(session) : "none";
+            }, `logout ${step} ${user}`);
+          } else if (roll < 0.4) {
+            for (const [i, d] of engines.entries()) {
+              const session = sessions[i].get(user);
+              if (session) d.touch(session);
+            }
+          } else if (roll < 0.47) {
+            const hash = `hash${Math.floor(next() * 3)}`;
+            await all((d) => d.register(user, hash), `register ${step} ${user}`);
+            await all((d) => d.passwordHash(user), `hash ${step} ${user}`);
+            await all((d) => d.hasUser(user), `has ${step} ${user}`);
+          } else if (roll < 0.55) {
+            const query = {
+              ...(next() < 0.5 ? { after: pick(USERS) } : {}),
+              ...(next() < 0.5 ? { limit: 1 + Math.floor(next() * 3) } : {}),
+            };
+            await all((d) => d.users(query), `users ${step} ${JSON.stringify(query)}`);
+            await all((d) => d.topics(query), `topics ${step} ${JSON.stringify(query)}`);
+          } else if (roll < 0.65) {
+            await all((d) => d.createTopic(topic, user), `create ${step} ${topic}`);
+          } else if (roll < 0.75) {
+            const joining = USERS.filter(() => next() < 0.3);
+            await all((d) => d.join(topic, joining), `join ${step} ${topic}`);
+          } else if (roll < 0.8) {
+            await all((d) => d.quit(topic, user), `quit ${step} ${topic} ${user}`);
+          } else if (roll < 0.88) {
+            await all(async (d) => sorted(await d.members(topic)), `members ${step} ${topic}`);
+          } else if (roll < 0.92) {
+            await all(async (d) => sorted(await d.deleteTopic(topic)), `delete ${step} ${topic}`);
+          } else {
+            now += Math.floor(next() * 12_000);
+            await all(
+              async (d) => (await d.sweep()).map((s) => s.username).sort(),
+              `sweep ${step}`,
+            );
+          }
+          await all((d) => d.stats(), `stats after step ${step}`);
+        }
+      } finally {
+        await Promise.all(engines.map((d) => d.close()));
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
+  }
+}
