@@ -5,13 +5,12 @@
  * logical session is followed per engine).
  */
 
-import assert from "node:assert/strict";
 import type { Directory, DirectoryOptions, Session } from "../../lib/store/directory.ts";
 import { MemoryDirectory } from "../../lib/store/directory_memory.ts";
 import { SqliteDirectory } from "../../lib/store/directory_sqlite.ts";
 import { SqliteDatabase } from "../../lib/store/sqlite_database.ts";
 import { directoryEngine as redisEngine } from "./redis_engines.ts";
-import { random } from "./random.ts";
+import { agreeing, random } from "./agree.ts";
 
 const USERS = ["Harry", "Ron_W", "Hermione", "Neville", "Luna", "Draco"];
 const TOPICS = ["stone", "chamber", "goblet"];
@@ -40,14 +39,7 @@ for (const [set, limits] of LIMITS.entries()) {
       ];
       // The last session each engine opened for a user.
       const sessions = engines.map(() => new Map<string, Session>());
-      // `ask` runs once per engine (its index given): it must not draw random numbers itself.
-      const all = async <T>(ask: (d: Directory, i: number) => Promise<T> | T, what: string) => {
-        const [memory, ...others] = await Promise.all(engines.map(ask));
-        for (const [i, other] of others.entries()) {
-          assert.deepEqual(other, memory, `${what}: ${["sqlite", "redis"][i]} vs memory`);
-        }
-        return memory;
-      };
+      const all = agreeing(engines, ["memory", "sqlite", "redis"]);
       try {
         for (let step = 0; step < 500; step++) {
           const roll = next();

@@ -8,13 +8,12 @@
  * text short and a notice to no one stopping Redis's sweeps.
  */
 
-import assert from "node:assert/strict";
 import type { Message } from "../../lib/protocol/messages.ts";
 import type { AppendResult, Entry, Mailbox, MailboxOptions } from "../../lib/store/mailbox.ts";
 import { MemoryMailbox } from "../../lib/store/mailbox_memory.ts";
 import { SqliteMailbox } from "../../lib/store/mailbox_sqlite.ts";
 import { SqliteDatabase } from "../../lib/store/sqlite_database.ts";
-import { random } from "./random.ts";
+import { agreeing, random } from "./agree.ts";
 import { mailboxEngine as redisEngine } from "./redis_engines.ts";
 
 const USERS = ["Harry", "Ron_W", "Hermione", "Neville", "Luna"];
@@ -62,14 +61,7 @@ for (const [set, limits] of LIMITS.entries()) {
         new SqliteMailbox(await SqliteDatabase.open(dir), options),
         await redisEngine.open(options),
       ];
-      // `ask` runs once per engine: it must not draw random numbers itself.
-      const both = async <T>(ask: (mailbox: Mailbox) => Promise<T> | T, what: string) => {
-        const [memory, ...others] = await Promise.all(engines.map(ask));
-        for (const [i, other] of others.entries()) {
-          assert.deepEqual(other, memory, `${what}: ${["sqlite", "redis"][i]} vs memory`);
-        }
-        return memory;
-      };
+      const both = agreeing(engines, ["memory", "sqlite", "redis"]);
       try {
         for (let step = 0; step < 600; step++) {
           const roll = next();
