@@ -31,7 +31,7 @@ export interface Message {
   readonly to: readonly string[];
   /** The topic ("" for direct). */
   readonly topic: string;
-  /** The text ("" for a notice). */
+  /** The text ("" for a notice), well-formed: the edge replaced any lone surrogate. */
   readonly content: string;
 }
 

@@ -120,8 +120,13 @@ export function parseSend(body: unknown): SendRequest {
   if (fields["content-type"] !== "text/plain") {
     throw new Failure("bad_request", `"content-type" must be "text/plain"`);
   }
-  const content = fields.content;
-  if (typeof content !== "string") throw new Failure("bad_request", `"content" must be a string`);
+  if (typeof fields.content !== "string") {
+    throw new Failure("bad_request", `"content" must be a string`);
+  }
+  // A lone surrogate ("\ud800" is valid JSON) is no text: the WebSocket
+  // sends U+FFFD in its place, and stores that keep UTF-8 would too, so the
+  // message is U+FFFD everywhere, live, in history and on every engine.
+  const content = fields.content.toWellFormed();
   const to = fields.to;
   if (!Array.isArray(to)) throw new Failure("bad_request", `"to" must be a list of usernames`);
   to.forEach((name, i) => {

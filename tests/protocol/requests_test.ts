@@ -117,3 +117,9 @@ Deno.test("requests: parseCreateTopic returns a valid topic name, else bad_reque
     assert.throws(() => parseCreateTopic({ topic: name }), badRequest("topic"), String(name));
   }
 });
+
+Deno.test("requests: parseSend keeps a lone surrogate as U+FFFD, the rest of the text as sent", () => {
+  const sent = JSON.parse('"a\\ud800b \\u00e9\\ud83d\\ude00 \\u0000"') as string;
+  assert.equal(parseSend({ ...direct, content: sent }).content, "a\ufffdb é😀 \u0000");
+  assert.equal(parseSend({ ...topic, content: "plain" }).content, "plain");
+});
