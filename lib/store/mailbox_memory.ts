@@ -237,11 +237,11 @@ export class MemoryMailbox implements Mailbox {
     const refs = this.#byTopic.get(topic);
     if (!refs) return Promise.resolve();
     this.#byTopic.delete(topic);
-    const holders = new Set<number>();
+    const holders = new Set<Box>();
     for (const ref of refs) {
       for (let h = 0; h < this.#arena.holders(ref); h++) {
         const box = this.#byNumber[this.#arena.holderBox(ref, h)];
-        holders.add(box.number);
+        holders.add(box);
         const seq = this.#arena.holderSeq(ref, h);
         if (!this.#arena.isOwn(ref, h) && seq > box.cursor) {
           box.unread.remove(this.#arena.sentAt(ref));
@@ -250,8 +250,7 @@ export class MemoryMailbox implements Mailbox {
       this.#forget(ref);
     }
     // Work proportional to the holders' mailboxes, not to every stored entry.
-    for (const number of holders) {
-      const box = this.#byNumber[number];
+    for (const box of holders) {
       box.entries.retain((i) => !refs.has(this.#ref(box, i)));
     }
     return Promise.resolve();
