@@ -1,5 +1,5 @@
 /**
- * The v1 suite (and the v2 resume and history tests) against the other
+ * The v1 suite (and the v2 resume, history and fuzz tests) against the other
  * engines: the same test files, run again in a child `deno test` — with
  * `HUAYI_TEST_CLUSTER=2`, where every TestServer is two nodes on their own
  * redis-server and each test's users spread over them (see harness.ts and
@@ -21,6 +21,7 @@ const SUITE = [
   "slow_consumer_test.ts",
   "resume_test.ts",
   "history_test.ts",
+  "fuzz_test.ts",
 ].map((file) => new URL(file, import.meta.url).pathname);
 
 async function runSuite(env: Record<string, string>) {
