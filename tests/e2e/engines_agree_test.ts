@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { RedisServer } from "../redis/redis_server.ts";
 import { random } from "../store/agree.ts";
-import { api, type ApiResult } from "./client.ts";
+import { api, TestSocket } from "./client.ts";
 import { TestServer } from "./harness.ts";
 
 // One seeded client script (logins, sends one-to-one and to topics, topic
@@ -12,9 +12,9 @@ const USERS = ["Harry", "Ron_W", "Hermione", "Neville"];
 const TOPICS = ["stone", "chamber"];
 
 // Ids and times differ by process; everything else must not.
-function normalized(result: ApiResult): unknown {
+function normalized(value: unknown): unknown {
   return JSON.parse(
-    JSON.stringify({ status: result.status, body: result.body }),
+    JSON.stringify(value),
     (key, value) => key === "id" || key === "sent-at" || key === "sid" ? typeof value : value,
   );
 }
@@ -41,7 +41,7 @@ Deno.test("engines agree over the wire: memory, SQLite and Redis answer one clie
         api(server, method, path, { sid: user && sids[i].get(user), body })
       ),
     );
-    const [first, ...others] = results.map(normalized);
+    const [first, ...others] = results.map(({ status, body }) => normalized({ status, body }));
     for (const [i, other] of others.entries()) {
       assert.deepEqual(other, first, `${what}: ${["sqlite", "redis"][i]} vs memory`);
     }
@@ -92,8 +92,23 @@ Deno.test("engines agree over the wire: memory, SQLite and Redis answer one clie
       await login(user);
     }
   }
-  // Everyone's whole mailbox, oldest first, once more at the end.
+  // Everyone's whole mailbox, oldest first, once more at the end: through
+  // history, and replayed to a socket that resumes from 0.
   for (const user of USERS) {
-    await all(`history of ${user}`, "GET", "/api/messages?after=0&limit=1000", user);
+    const [history] = await all(
+      `history of ${user}`,
+      "GET",
+      "/api/messages?after=0&limit=200",
+      user,
+    );
+    assert.equal(history.body["has-more"], false, "one page holds the whole mailbox");
+    const replays = await Promise.all(servers.map(async (server, i) => {
+      await using socket = await TestSocket.open(server, sids[i].get(user)!, { since: 0 });
+      return await socket.take(1 + history.body.list.length);
+    }));
+    const [first, ...others] = replays.map(normalized);
+    for (const [i, other] of others.entries()) {
+      assert.deepEqual(other, first, `replay to ${user}: ${["sqlite", "redis"][i]} vs memory`);
+    }
   }
 });
