@@ -22,6 +22,7 @@ const SUITE = [
   "resume_test.ts",
   "history_test.ts",
   "fuzz_test.ts",
+  "resume_chaos_test.ts",
 ].map((file) => new URL(file, import.meta.url).pathname);
 
 async function runSuite(env: Record<string, string>) {
