@@ -73,8 +73,9 @@ Deno.test("engines agree over the wire: memory, SQLite and Redis answer one clie
         params.set(next() < 0.5 ? "before" : "after", String(Math.floor(next() * 15)));
       }
       if (next() < 0.5) params.set("limit", String(1 + Math.floor(next() * 5)));
-      if (next() < 0.3) params.set("with", pick(USERS));
-      else if (next() < 0.3) params.set("topic", topic);
+      const filter = next();
+      if (filter < 0.3) params.set("with", pick(USERS));
+      else if (filter < 0.5) params.set("topic", topic);
       await all(`history ${step} ${user} ${params}`, "GET", `/api/messages?${params}`, user);
     } else if (roll < 0.72) {
       await all(`create ${step}`, "POST", "/api/topics", user, { topic });
