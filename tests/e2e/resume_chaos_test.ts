@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { random } from "../store/agree.ts";
 import { api, login, sendDirect, TestSocket } from "./client.ts";
-import { TestServer } from "./harness.ts";
+import { TestCluster } from "./cluster.ts";
+import { type ServerFlags, TestServer } from "./harness.ts";
 
 // Sockets that come and go at random while others send: every client that
 // resumes with the last seq it saw ends up with every entry of its mailbox
@@ -44,23 +45,35 @@ async function mailbox(server: TestServer, sid: string): Promise<Map<number, str
   }
 }
 
-// Drops and resumes sockets at random while others send; with `kills`,
-// kill -9 the server that many times on the way and start it again on the
-// same data directory. Every accepted send must be in its recipients'
-// mailboxes, and every socket must have given each user every entry once.
-async function chaos(seed: number, start: () => Promise<TestServer>, kills = 0): Promise<void> {
-  let server = await start();
+/** Where the clients talk: one server, or the nodes of a cluster. */
+interface World {
+  /** The live nodes (one for a single server). */
+  nodes(): readonly TestServer[];
+  /** kill -9 one node and start one in its place. */
+  crash(pick: () => number): Promise<TestServer>;
+  close(): Promise<void>;
+}
+
+// Drops and resumes sockets at random while others send, each request and
+// socket on a node picked at random; with `kills`, crashes a node (kill -9)
+// that many times on the way, each right after ten concurrent 200s. Every
+// accepted send must be in its recipients' mailboxes, and the sockets must
+// have given each user every entry once.
+async function chaos(seed: number, world: World, kills = 0): Promise<void> {
   try {
     const next = random(seed);
-    const clients = new Map<string, Client>();
+    const node = () => world.nodes()[Math.floor(next() * world.nodes().length)];
+    const clients = new Map<string, Client & { on?: TestServer }>();
     for (const user of USERS) {
-      clients.set(user, { sid: await login(server, user), got: new Map(), last: 0, socketLast: 0 });
+      const sid = await login(node(), user);
+      clients.set(user, { sid, got: new Map(), last: 0, socketLast: 0 });
     }
     const accepted = new Map<string, string[]>(USERS.map((user) => [user, []]));
     const killAt = new Set(Array.from({ length: kills }, () => 20 + Math.floor(next() * 160)));
     const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-    const open = async (client: Client) => {
-      client.socket = await TestSocket.open(server, client.sid, { since: client.last });
+    const open = async (client: Client & { on?: TestServer }) => {
+      client.on = node();
+      client.socket = await TestSocket.open(client.on, client.sid, { since: client.last });
       client.socketLast = 0;
     };
     const drop = async (client: Client) => {
@@ -69,21 +82,20 @@ async function chaos(seed: number, start: () => Promise<TestServer>, kills = 0):
       await drain(client);
       client.socket = undefined;
     };
+    const send = async (user: string, to: string[], content: string) => {
+      const result = await sendDirect(node(), clients.get(user)!.sid, user, to, content);
+      assert.equal(result.status, 200);
+      for (const name of [user, ...to]) accepted.get(name)!.push(content);
+    };
     for (let step = 0; step < 200; step++) {
       if (killAt.has(step)) {
-        // Ten sends at once, and the kill the moment the last 200 is in.
         await Promise.all(
-          USERS.concat(USERS, USERS.slice(0, 2)).map(async (user, i) => {
-            const to = USERS.filter((u) => u !== user);
-            const content = `${step}.${i} ${user}`;
-            const result = await sendDirect(server, clients.get(user)!.sid, user, to, content);
-            assert.equal(result.status, 200);
-            for (const name of [user, ...to]) accepted.get(name)!.push(content);
-          }),
+          USERS.concat(USERS, USERS.slice(0, 2)).map((user, i) =>
+            send(user, USERS.filter((u) => u !== user), `${step}.${i} ${user}`)
+          ),
         );
-        await server.stop("SIGKILL");
-        for (const c of clients.values()) if (c.socket) await drop(c);
-        server = await start();
+        const dead = await world.crash(next);
+        for (const c of clients.values()) if (c.socket && c.on === dead) await drop(c);
         continue;
       }
       const user = USERS[Math.floor(next() * USERS.length)];
@@ -91,11 +103,7 @@ async function chaos(seed: number, start: () => Promise<TestServer>, kills = 0):
       const roll = next();
       if (roll < 0.6) {
         const to = USERS.filter((u) => u !== user && next() < 0.5);
-        if (to.length === 0) continue;
-        const content = `${step} ${user}`;
-        const result = await sendDirect(server, client.sid, user, to, content);
-        assert.equal(result.status, 200);
-        for (const name of [user, ...to]) accepted.get(name)!.push(content);
+        if (to.length > 0) await send(user, to, `${step} ${user}`);
       } else if (client.socket) {
         await drop(client);
       } else {
@@ -107,7 +115,7 @@ async function chaos(seed: number, start: () => Promise<TestServer>, kills = 0):
     assert.ok([...accepted.values()].flat().length > 100, "enough was sent");
     // Everyone resumes once more and waits for the rest of their mailbox.
     for (const [user, client] of clients) {
-      const expected = await mailbox(server, client.sid);
+      const expected = await mailbox(node(), client.sid);
       assert.deepEqual(
         [...expected.values()].sort(),
         accepted.get(user)!.sort(),
@@ -128,24 +136,64 @@ async function chaos(seed: number, start: () => Promise<TestServer>, kills = 0):
       );
     }
   } finally {
-    await server.stop();
+    await world.close();
   }
 }
 
+// One server, restarted on its data directory after a crash.
+async function single(flags: ServerFlags = {}): Promise<World> {
+  let server = await TestServer.start(flags);
+  return {
+    nodes: () => [server],
+    async crash() {
+      const dead = server;
+      await dead.stop("SIGKILL");
+      server = await TestServer.start(flags);
+      return dead;
+    },
+    close: () => server.stop().then(() => {}),
+  };
+}
+
+// Two nodes on one Redis; a crashed node is replaced by a new one.
+async function cluster(): Promise<World> {
+  const world = await TestCluster.start({ durable: true });
+  const live = [...world.nodes];
+  let added = 0;
+  return {
+    nodes: () => live,
+    async crash(pick) {
+      const [dead] = live.splice(Math.floor(pick() * live.length), 1);
+      await dead.stop("SIGKILL");
+      live.push(await world.addNode(`node-new-${++added}`));
+      return dead;
+    },
+    close: () => world[Symbol.asyncDispose](),
+  };
+}
+
 Deno.test("resume chaos: sockets dropped and resumed at random during sends lose nothing", async () => {
-  await chaos(11, () => TestServer.start());
+  await chaos(11, await single());
 });
 
 Deno.test({
   name: "resume chaos with kill -9: two crashes of the server on the way lose nothing accepted",
-  // One process restarted on its data directory; a cluster's crash tests are in cluster_test.ts.
+  // One process on its data directory; the cluster has its own test below.
   ignore: Deno.env.get("HUAYI_TEST_CLUSTER") !== undefined,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "huayi-chaos-" });
     try {
-      await chaos(12, () => TestServer.start({ store: "sqlite", "data-dir": dir }), 2);
+      await chaos(12, await single({ store: "sqlite", "data-dir": dir }), 2);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
+  },
+});
+
+Deno.test({
+  name: "resume chaos on a cluster: two nodes, one killed twice on the way, lose nothing accepted",
+  ignore: Deno.env.get("HUAYI_TEST_CLUSTER") !== undefined,
+  async fn() {
+    await chaos(13, await cluster(), 2);
   },
 });
