@@ -2,14 +2,17 @@
  * The memory, SQLite and Redis directories, driven through the same seeded
  * random logins, logouts, registrations, topic changes, clock moves and
  * sweeps, must answer alike (sids aside: each engine draws its own, so each
- * logical session is followed per engine).
+ * logical session is followed per engine). Two Redis nodes sharing one
+ * server must answer as one directory too.
  */
 
 import type { Directory, DirectoryOptions, Session } from "../../lib/store/directory.ts";
 import { MemoryDirectory } from "../../lib/store/directory_memory.ts";
+import { RedisDirectory } from "../../lib/store/directory_redis.ts";
 import { SqliteDirectory } from "../../lib/store/directory_sqlite.ts";
 import { SqliteDatabase } from "../../lib/store/sqlite_database.ts";
-import { directoryEngine as redisEngine } from "./redis_engines.ts";
+import { directoryEngine as redisEngine, FAST } from "./redis_engines.ts";
+import { RedisServer } from "../redis/redis_server.ts";
 import { agreeing, random } from "./agree.ts";
 
 const USERS = ["Harry", "Ron_W", "Hermione", "Neville", "Luna", "Draco"];
@@ -21,6 +24,44 @@ const LIMITS: Omit<DirectoryOptions, "now">[] = [
 ];
 
 const sorted = (names: readonly string[] | undefined) => names && [...names].sort();
+
+// Two Redis nodes on one server acting as one directory: every call on
+// either node at random. Counts are a node's as of its last script, so
+// they are read on the node that ran the last change.
+async function twoNodes(options: DirectoryOptions, seed: number): Promise<Directory> {
+  const server = await RedisServer.start();
+  const [a, b] = await Promise.all(
+    ["a", "b"].map((nodeId) =>
+      RedisDirectory.connect(server.url, { ...options, nodeId, persistEveryMs: 0, link: FAST })
+    ),
+  );
+  const coin = random(seed + 1000);
+  let wrote: Directory = a;
+  const any = () => coin() < 0.5 ? a : b;
+  const writer = () => wrote = any();
+  return {
+    openSession: (username) => writer().openSession(username),
+    session: (sid) => any().session(sid),
+    touch: (session) => any().touch(session),
+    closeSession: (session) => writer().closeSession(session),
+    register: (username, hash) => writer().register(username, hash),
+    passwordHash: (username) => any().passwordHash(username),
+    hasUser: (username) => any().hasUser(username),
+    users: (query) => any().users(query),
+    createTopic: (topic, creator) => writer().createTopic(topic, creator),
+    deleteTopic: (topic) => writer().deleteTopic(topic),
+    join: (topic, users) => writer().join(topic, users),
+    quit: (topic, user) => writer().quit(topic, user),
+    members: (topic) => any().members(topic),
+    topics: (query) => any().topics(query),
+    sweep: () => writer().sweep(),
+    stats: () => wrote.stats(),
+    async close() {
+      await Promise.all([a.close(), b.close()]);
+      await server.kill9();
+    },
+  };
+}
 
 for (const [set, limits] of LIMITS.entries()) {
   for (const seed of [1, 2, 3]) {
@@ -36,10 +77,11 @@ for (const [set, limits] of LIMITS.entries()) {
         // Every touch written at once: by design Redis may otherwise see a
         // session idle up to min(TTL/16, 60 s) early (directory_redis.ts).
         await redisEngine.open({ ...options, persistEveryMs: 0 } as DirectoryOptions),
+        await twoNodes(options, seed),
       ];
       // The last session each engine opened for a user.
       const sessions = engines.map(() => new Map<string, Session>());
-      const all = agreeing(engines, ["memory", "sqlite", "redis"]);
+      const all = agreeing(engines, ["memory", "sqlite", "redis", "two redis nodes"]);
       try {
         for (let step = 0; step < 500; step++) {
           const roll = next();
