@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Message } from "../../lib/protocol/messages.ts";
 import { MessageArena } from "../../lib/store/message_arena.ts";
+import { random } from "./agree.ts";
 
 function message(n: number, content = `hello ${n}`): Message {
   return {
@@ -88,4 +89,61 @@ Deno.test("MessageArena compacts holes left in the middle, and refs still read t
   }
   for (let n = 0; n < 300; n++) arena.add(message(n), 1, false, 0);
   assert.equal(arena.message(kept[7]).content, content);
+});
+
+Deno.test("MessageArena agrees with a plain map through random adds, forgets, shifts and compactions", () => {
+  const next = random(5);
+  const arena = new MessageArena();
+  const model = new Map<number, { message: Message; holders: [number, number][] }>();
+  const make = message;
+  let front = arena.first;
+  let written = 0;
+  for (let step = 0; step < 20_000; step++) {
+    const roll = next();
+    if (roll < 0.4) {
+      // Some large bodies, so chunks fill and compactions happen.
+      const content = next() < 0.1
+        ? "z".repeat(60_000 + step)
+        : `c${step} ${"ü".repeat(step % 5)}`;
+      const sent = make(step, content);
+      const holders = Array.from(
+        { length: Math.floor(next() * 4) },
+        (_, h): [number, number] => [step % 97 + h, step * 3 + h],
+      );
+      const ref = arena.add(sent, holders.length, false, 100);
+      written += content.length;
+      holders.forEach(([box, seq], h) => arena.setHolder(ref, h, box, seq));
+      model.set(ref, { message: sent, holders });
+    } else if (roll < 0.85 && model.size > 0) {
+      // Forget one in the middle (a deleted topic's message).
+      const refs = [...model.keys()];
+      const ref = refs[Math.floor(next() * refs.length)];
+      arena.forget(ref);
+      model.delete(ref);
+    } else if (arena.length > 0) {
+      arena.shift();
+      model.delete(front);
+      front++;
+    }
+    if (step % 500 === 0 || model.size < 3) {
+      for (const [ref, { message, holders }] of model) {
+        assert.equal(arena.isGone(ref), false);
+        assert.deepEqual(arena.message(ref), message);
+        assert.deepEqual(
+          holders.map((_, h) => [arena.holderBox(ref, h), arena.holderSeq(ref, h)]),
+          holders,
+        );
+      }
+    }
+  }
+  // Memory follows what is live, whatever the holes.
+  let live = 0;
+  for (const { message, holders } of model.values()) {
+    live += message.content.length * 2 + holders.length * 12 + 64;
+  }
+  assert.ok(written > 5 * arena.allocatedBytes, `${written} written, ${arena.allocatedBytes} held`);
+  assert.ok(
+    arena.allocatedBytes <= Math.max(10 << 20, 3 * live),
+    `${arena.allocatedBytes} for ${live}`,
+  );
 });
