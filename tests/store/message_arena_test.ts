@@ -102,9 +102,7 @@ Deno.test("MessageArena agrees with a plain map through random adds, forgets, sh
     const roll = next();
     if (roll < 0.4) {
       // Some large bodies, so chunks fill and compactions happen.
-      const content = next() < 0.1
-        ? "z".repeat(60_000 + step)
-        : `c${step} ${"ü".repeat(step % 5)}`;
+      const content = next() < 0.1 ? "z".repeat(60_000 + step) : `c${step} ${"ü".repeat(step % 5)}`;
       const sent = make(step, content);
       const holders = Array.from(
         { length: Math.floor(next() * 4) },
