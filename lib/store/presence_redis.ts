@@ -23,7 +23,7 @@ import type { RedisSubscriber } from "../redis/subscriber.ts";
 import { RedisScript } from "../redis/script.ts";
 import type { NamePage, PageQuery } from "./directory.ts";
 import type { Presence } from "./presence.ts";
-import { DEFAULT_PREFIX } from "./redis_shared.ts";
+import { DEFAULT_PREFIX, type RedisLink } from "./redis_shared.ts";
 
 /** Options of {@linkcode RedisPresence}. */
 export interface RedisPresenceOptions {
@@ -92,13 +92,11 @@ if ARGV[2] ~= '' then from = '(' .. ARGV[2] end
 local names = redis.call('ZRANGEBYLEX', p .. 'p:names', from, '+', 'LIMIT', 0, tonumber(ARGV[3]))
 return { redis.call('ZCARD', p .. 'p:expires'), names }`);
 
-/**
- * Every presence script, for `RedisLink.load` at start and after a
- * reconnect: one that Redis does not know yet is answered NOSCRIPT and sent
- * again by EVAL, behind what was sent after it — a reconnect's OFFLINE would
- * then land after its ONLINE and leave the user offline.
- */
-export const PRESENCE_SCRIPTS: readonly RedisScript[] = [ONLINE, OFFLINE, REFRESH, LIST];
+// Loaded by open() at start and after a reconnect: a script Redis does not
+// know yet is answered NOSCRIPT and sent again by EVAL, behind what was sent
+// after it — a reconnect's OFFLINE would land after its ONLINE and leave the
+// user offline.
+const SCRIPTS: readonly RedisScript[] = [ONLINE, OFFLINE, REFRESH, LIST];
 
 /** The most names one list call returns when no limit is given. */
 const WHOLE_LIST = 1_000_000;
@@ -119,14 +117,34 @@ export class RedisPresence implements Presence {
   // This node's users, so close() can take exactly them offline.
   readonly #held = new Set<string>();
 
+  /**
+   * Presence on a store's link, as a cluster node opens it: its scripts
+   * loaded first (and again after a reconnect), relayed frames subscribed.
+   *
+   * @throws {StoreUnavailableError} When Redis cannot be reached.
+   */
+  static async open(
+    link: RedisLink,
+    options: Omit<RedisPresenceOptions, "redis" | "subscriber">,
+  ): Promise<RedisPresence> {
+    await link.load(SCRIPTS);
+    const presence = new RedisPresence({
+      ...options,
+      redis: link.client,
+      subscriber: link.subscriber,
+    });
+    await presence.#listen();
+    return presence;
+  }
+
   /** @param options The Redis connection, this node's name, the time to live. */
   constructor(options: RedisPresenceOptions) {
     this.#options = options;
     this.#prefix = options.prefix ?? DEFAULT_PREFIX;
   }
 
-  /** Subscribes to relayed frames; resolves once Redis confirmed it. */
-  async listen(): Promise<void> {
+  // Subscribes to relayed frames; resolves once Redis confirmed it.
+  async #listen(): Promise<void> {
     const { subscriber, onRelay } = this.#options;
     if (!subscriber || !onRelay) return;
     await subscriber.subscribe(`${this.#prefix}p:relay`, (payload) => {

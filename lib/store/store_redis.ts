@@ -10,7 +10,7 @@ import { RedisDirectory, type RedisDirectoryOptions } from "./directory_redis.ts
 import type { Mailbox } from "./mailbox.ts";
 import { RedisMailbox, type RedisMailboxOptions } from "./mailbox_redis.ts";
 import type { Presence } from "./presence.ts";
-import { PRESENCE_SCRIPTS, RedisPresence } from "./presence_redis.ts";
+import { RedisPresence } from "./presence_redis.ts";
 import { RedisLink, type RedisLinkOptions } from "./redis_shared.ts";
 
 /** Options of {@linkcode openRedisStore}. */
@@ -75,17 +75,13 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     const { prefix, nodeId } = options;
     const mailbox = await RedisMailbox.open(link, { ...options.mailbox, prefix, nodeId });
     const directory = await RedisDirectory.open(link, { ...options.directory, prefix, nodeId });
-    await link.load(PRESENCE_SCRIPTS);
-    const presence = new RedisPresence({
-      redis: link.client,
+    const presence = await RedisPresence.open(link, {
       nodeId,
       ttlMs: options.presenceTtlMs,
       prefix,
       onError: options.onPresenceError,
-      subscriber: link.subscriber,
       onRelay: options.onRelay,
     });
-    await presence.listen();
     return {
       mailbox,
       directory,

@@ -1,6 +1,6 @@
 import type { Presence } from "../../lib/store/presence.ts";
 import { LocalPresence } from "../../lib/store/presence_local.ts";
-import { PRESENCE_SCRIPTS, RedisPresence } from "../../lib/store/presence_redis.ts";
+import { RedisPresence } from "../../lib/store/presence_redis.ts";
 import { RedisLink } from "../../lib/store/redis_shared.ts";
 import { RedisServer } from "../redis/redis_server.ts";
 import { agreeing, random } from "./agree.ts";
@@ -13,14 +13,13 @@ const USERS = ["Harry", "Ron_W", "Hermione", "Neville", "Luna", "Draco", "Ginny"
 for (const seed of [1, 2, 3]) {
   Deno.test(`presence engines agree: local and Redis list the same users (seed ${seed})`, async () => {
     await using server = await RedisServer.start();
-    // Opened as openRedisStore opens it: the scripts loaded first.
+    // Opened as a node opens it (RedisPresence.open): the scripts loaded first.
     const link = await RedisLink.connect(server.url, {});
-    await link.load(PRESENCE_SCRIPTS);
     const next = random(seed);
     const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)];
     const engines: Presence[] = [
       new LocalPresence(),
-      new RedisPresence({ redis: link.client, nodeId: "a", ttlMs: 60_000 }),
+      await RedisPresence.open(link, { nodeId: "a", ttlMs: 60_000 }),
     ];
     const all = agreeing(engines, ["local", "redis"]);
     // What this node holds: presence is told of a user's socket once.
