@@ -7,6 +7,7 @@
  */
 
 import assert from "node:assert/strict";
+import { RedisServer } from "../redis/redis_server.ts";
 
 /**
  * Numbers in [0, 1), the same sequence for the same seed (mulberry32).
@@ -53,4 +54,50 @@ export function agreeing<E>(
     }
     return first;
   };
+}
+
+/** Two engines on one fresh redis-server, as two nodes of a cluster. */
+export interface TwoNodes<E> {
+  /** Either node, at random (from its own seeded sequence). */
+  any(): E;
+  /** Either node, at random, remembered as the last to change something. */
+  writer(): E;
+  /** The node that changed something last: its counts are the newest. */
+  readonly wrote: E;
+  readonly a: E;
+  readonly b: E;
+  /** Closes both and kills the server. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a redis-server and connects two nodes (`a`, `b`) to it.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const nodes = await twoNodes((url, nodeId) => RedisMailbox.connect(url, { ...options, nodeId }), 1);
+ * await nodes.writer().append(request);
+ * await nodes.close();
+ * ```
+ */
+export async function twoNodes<E extends { close(): Promise<void> }>(
+  connect: (url: string, nodeId: string) => Promise<E>,
+  seed: number,
+): Promise<TwoNodes<E>> {
+  const server = await RedisServer.start();
+  const [a, b] = await Promise.all(["a", "b"].map((nodeId) => connect(server.url, nodeId)));
+  const coin = random(seed + 1000);
+  const any = () => coin() < 0.5 ? a : b;
+  const nodes = {
+    a,
+    b,
+    any,
+    wrote: a,
+    writer: () => nodes.wrote = any(),
+    async close() {
+      await Promise.all([a.close(), b.close()]);
+      await server.kill9();
+    },
+  };
+  return nodes;
 }

@@ -12,8 +12,7 @@ import { RedisDirectory } from "../../lib/store/directory_redis.ts";
 import { SqliteDirectory } from "../../lib/store/directory_sqlite.ts";
 import { SqliteDatabase } from "../../lib/store/sqlite_database.ts";
 import { directoryEngine as redisEngine, FAST } from "./redis_engines.ts";
-import { RedisServer } from "../redis/redis_server.ts";
-import { agreeing, random } from "./agree.ts";
+import { agreeing, random, twoNodes } from "./agree.ts";
 
 const USERS = ["Harry", "Ron_W", "Hermione", "Neville", "Luna", "Draco"];
 const TOPICS = ["stone", "chamber", "goblet"];
@@ -28,17 +27,13 @@ const sorted = (names: readonly string[] | undefined) => names && [...names].sor
 // Two Redis nodes on one server acting as one directory: every call on
 // either node at random. Counts are a node's as of its last script, so
 // they are read on the node that ran the last change.
-async function twoNodes(options: DirectoryOptions, seed: number): Promise<Directory> {
-  const server = await RedisServer.start();
-  const [a, b] = await Promise.all(
-    ["a", "b"].map((nodeId) =>
-      RedisDirectory.connect(server.url, { ...options, nodeId, persistEveryMs: 0, link: FAST })
-    ),
+async function asOneDirectory(options: DirectoryOptions, seed: number): Promise<Directory> {
+  const nodes = await twoNodes(
+    (url, nodeId) =>
+      RedisDirectory.connect(url, { ...options, nodeId, persistEveryMs: 0, link: FAST }),
+    seed,
   );
-  const coin = random(seed + 1000);
-  let wrote: Directory = a;
-  const any = () => coin() < 0.5 ? a : b;
-  const writer = () => wrote = any();
+  const { any, writer } = nodes;
   return {
     openSession: (username) => writer().openSession(username),
     session: (sid) => any().session(sid),
@@ -55,11 +50,8 @@ async function twoNodes(options: DirectoryOptions, seed: number): Promise<Direct
     members: (topic) => any().members(topic),
     topics: (query) => any().topics(query),
     sweep: () => writer().sweep(),
-    stats: () => wrote.stats(),
-    async close() {
-      await Promise.all([a.close(), b.close()]);
-      await server.kill9();
-    },
+    stats: () => nodes.wrote.stats(),
+    close: () => nodes.close(),
   };
 }
 
@@ -77,7 +69,7 @@ for (const [set, limits] of LIMITS.entries()) {
         // Every touch written at once: by design Redis may otherwise see a
         // session idle up to min(TTL/16, 60 s) early (directory_redis.ts).
         await redisEngine.open({ ...options, persistEveryMs: 0 } as DirectoryOptions),
-        await twoNodes(options, seed),
+        await asOneDirectory(options, seed),
       ];
       // The last session each engine opened for a user.
       const sessions = engines.map(() => new Map<string, Session>());

@@ -15,8 +15,7 @@ import { MemoryMailbox } from "../../lib/store/mailbox_memory.ts";
 import { SqliteMailbox } from "../../lib/store/mailbox_sqlite.ts";
 import { SqliteDatabase } from "../../lib/store/sqlite_database.ts";
 import { RedisMailbox } from "../../lib/store/mailbox_redis.ts";
-import { RedisServer } from "../redis/redis_server.ts";
-import { agreeing, random } from "./agree.ts";
+import { agreeing, random, twoNodes } from "./agree.ts";
 import { FAST, mailboxEngine as redisEngine } from "./redis_engines.ts";
 
 const USERS = ["Harry", "Ron_W", "Hermione", "Neville", "Luna"];
@@ -29,18 +28,13 @@ const view = (entries: readonly Entry[]) =>
 // read, consumed) on the node that holds it, every other call on either
 // node at random. Counts are each node's as of the last append or sweep it
 // ran, so they are read on the node that ran the last of those.
-async function twoNodes(options: MailboxOptions, seed: number): Promise<Mailbox> {
-  const server = await RedisServer.start();
-  const [a, b] = await Promise.all(
-    ["a", "b"].map((nodeId) =>
-      RedisMailbox.connect(server.url, { ...options, nodeId, link: FAST })
-    ),
+async function asOneMailbox(options: MailboxOptions, seed: number): Promise<Mailbox> {
+  const nodes = await twoNodes(
+    (url, nodeId) => RedisMailbox.connect(url, { ...options, nodeId, link: FAST }),
+    seed,
   );
-  const coin = random(seed + 1000);
-  let wrote: Mailbox = a;
-  const any = () => coin() < 0.5 ? a : b;
-  const writer = () => wrote = any();
-  const home = (user: string) => user.length % 2 === 0 ? a : b;
+  const { any, writer } = nodes;
+  const home = (user: string) => user.length % 2 === 0 ? nodes.a : nodes.b;
   return {
     append: (request) => writer().append(request),
     read: (user, after, limit) => home(user).read(user, after, limit),
@@ -50,11 +44,8 @@ async function twoNodes(options: MailboxOptions, seed: number): Promise<Mailbox>
     history: (user, query) => any().history(user, query),
     purgeTopic: (topic) => writer().purgeTopic(topic),
     sweep: () => writer().sweep(),
-    stats: () => wrote.stats(),
-    async close() {
-      await Promise.all([a.close(), b.close()]);
-      await server.kill9();
-    },
+    stats: () => nodes.wrote.stats(),
+    close: () => nodes.close(),
   };
 }
 
@@ -99,7 +90,7 @@ for (const [set, limits] of LIMITS.entries()) {
         // Not with tight caps: by design another node sees a consumed
         // entry up to cursorFlushMs (200 ms) late, so it may refuse a send the
         // socket's node would take (mailbox_redis.ts).
-        ...(limits.mailboxMax < 10 ? [] : [await twoNodes(options, seed)]),
+        ...(limits.mailboxMax < 10 ? [] : [await asOneMailbox(options, seed)]),
       ];
       const both = agreeing(engines, ["memory", "sqlite", "redis", "two redis nodes"]);
       try {
