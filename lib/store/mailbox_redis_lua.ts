@@ -8,7 +8,7 @@
  * |---|---|---|
  * | `P u:<user>` | hash | `last` (the user's seq counter), `cur` (cursor), `lost` (highest seq expired or trimmed away); its existence is the mailbox's |
  * | `P b:<user>` | zset | the mailbox: score seq, member `seq\|sentAt\|k\|x\|id` (k: `d` direct, `D` own direct, `t` topic, `T` own topic, `n` deletion notice; x: the sender for `d`, the recipients `a,b` for `D`, the topic otherwise) |
- * | `P n:<user>` | list | undelivered entries (own copies never), `seq:sentAt`, oldest first, only in an existing mailbox (so an append that finds it skips the mailbox check): the `mailboxMax` count is its length once its consumed or expired head is dropped (done when cursors move, when messages expire, and by an append that finds it at the cap) |
+ * | `P n:<user>` | list | undelivered entries (own copies never), `seq:sentAt`, oldest first, only in an existing mailbox (so an append that finds it skips the mailbox check): the `mailboxMax` count is its length once its consumed or expired head is dropped (done when cursors move, when messages expire, and by an append that finds it at the cap); once every item is consumed the last one stays, so the list lives as long as the mailbox |
  * | `P m:<id>` | string | the message body, once per send: JSON `[sentAt, id, kind, from, to, topic, content]` |
  * | `P h:<id>` | string | the message's meta: `sentAt\|bytes\|topic\|user,seq,own;…` (topic only for topic messages; holders in append order) |
  * | `P log` | list | `sentAt\|id` of every message in send order: expiry and trimming take from its head |
@@ -74,13 +74,20 @@ end
 -- expired (sentAt <= from): a prefix, found by binary search. Returns what is left.
 local function prune(user, cur, from)
   local key = nkey(user)
-  local function gone(i)
-    local seq, sent = string.match(redis.call('LINDEX', key, i), '^(%d+):(%d+)$')
+  local function passed(item)
+    local seq, sent = string.match(item, '^(%d+):(%d+)$')
     return tonumber(seq) <= cur or tonumber(sent) <= from
   end
+  local function gone(i) return passed(redis.call('LINDEX', key, i)) end
   -- Mostly all of it is gone (a socket got everything): one look at the tail.
-  if not redis.call('LINDEX', key, -1) then return 0 end
-  if gone(-1) then redis.call('DEL', key); return 0 end
+  local tail = redis.call('LINDEX', key, -1)
+  if not tail then return 0 end
+  if passed(tail) then
+    -- Kept as the list's only item, so the next append still finds the
+    -- list, and with it the mailbox, without asking the user's hash.
+    redis.call('LTRIM', key, -1, -1)
+    return 0
+  end
   local n = redis.call('LLEN', key)
   if not gone(0) then return n end
   local lo, hi = 1, n
@@ -319,10 +326,11 @@ export const CURSORS: RedisScript = script(`
 local from = tonumber(ARGV[2])
 for i = 3, #ARGV, 2 do
   local user, seq = ARGV[i], tonumber(ARGV[i + 1])
-  local cur = redis.call('HGET', ukey(user), 'cur')
-  if cur and seq > tonumber(cur) then
+  local h = redis.call('HMGET', ukey(user), 'cur', 'last')
+  if h[1] and seq > tonumber(h[1]) then
     redis.call('HSET', ukey(user), 'cur', seq)
-    prune(user, seq, from)
+    -- Caught up (the usual case): every unread item is consumed, no need to look.
+    if seq >= tonumber(h[2] or 0) then redis.call('LTRIM', nkey(user), -1, -1) else prune(user, seq, from) end
   end
 end
 return 0
