@@ -8,7 +8,7 @@
  * |---|---|---|
  * | `P u:<user>` | hash | `last` (the user's seq counter), `cur` (cursor), `lost` (highest seq expired or trimmed away); its existence is the mailbox's |
  * | `P b:<user>` | zset | the mailbox: score seq, member `seq\|sentAt\|k\|x\|id` (k: `d` direct, `D` own direct, `t` topic, `T` own topic, `n` deletion notice; x: the sender for `d`, the recipients `a,b` for `D`, the topic otherwise) |
- * | `P n:<user>` | list | undelivered entries (own copies never), `seq:sentAt`, oldest first, only in an existing mailbox (so an append that finds it skips the mailbox check): the `mailboxMax` count is its length once its consumed or expired head is dropped (done when cursors move, when messages expire, and by an append that finds it at the cap); once every item is consumed the last one stays, so the list lives as long as the mailbox |
+ * | `P n:<user>` | list | undelivered entries (own copies never), `seq:sentAt`, oldest first, only in an existing mailbox (so an append that finds it skips the mailbox check): the `mailboxMax` count is its length once its consumed or expired head is dropped (done when cursors move, when messages expire, and by an append that finds it at the cap); once every item is consumed the last one stays until it expires, so an active mailbox keeps its list |
  * | `P m:<id>` | string | the message body, once per send: JSON `[sentAt, id, kind, from, to, topic, content]` |
  * | `P h:<id>` | string | the message's meta: `sentAt\|bytes\|topic\|user,seq,own;…` (topic only for topic messages; holders in append order) |
  * | `P log` | list | `sentAt\|id` of every message in send order: expiry and trimming take from its head |
@@ -74,18 +74,23 @@ end
 -- expired (sentAt <= from): a prefix, found by binary search. Returns what is left.
 local function prune(user, cur, from)
   local key = nkey(user)
-  local function passed(item)
+  local function parse(item)
     local seq, sent = string.match(item, '^(%d+):(%d+)$')
-    return tonumber(seq) <= cur or tonumber(sent) <= from
+    return tonumber(seq), tonumber(sent)
+  end
+  local function passed(item)
+    local seq, sent = parse(item)
+    return seq <= cur or sent <= from
   end
   local function gone(i) return passed(redis.call('LINDEX', key, i)) end
   -- Mostly all of it is gone (a socket got everything): one look at the tail.
   local tail = redis.call('LINDEX', key, -1)
   if not tail then return 0 end
   if passed(tail) then
-    -- Kept as the list's only item, so the next append still finds the
-    -- list, and with it the mailbox, without asking the user's hash.
-    redis.call('LTRIM', key, -1, -1)
+    -- Kept as the list's only item while it is young, so the next append
+    -- still finds the list, and with it the mailbox, without asking the
+    -- user's hash; an expired one goes (at the latest with its message).
+    if select(2, parse(tail)) <= from then redis.call('DEL', key) else redis.call('LTRIM', key, -1, -1) end
     return 0
   end
   local n = redis.call('LLEN', key)

@@ -59,6 +59,27 @@ Deno.test("mailbox (redis): the unread list keeps what is not consumed, and only
   }
 });
 
+Deno.test("mailbox (redis): the item kept in a caught-up unread list goes once it expires, at the latest with its message", async () => {
+  await using server = await RedisServer.start();
+  await using redis = await RedisClient.connect(server.url);
+  let now = Date.now();
+  const mailbox = await RedisMailbox.connect(server.url, { ...LIMITS, now: () => now, link: FAST });
+  try {
+    const request = direct("Harry", "Ron_W", "one");
+    await mailbox.append({ ...request, message: { ...request.message, sentAt: now } });
+    const [entry] = await mailbox.read("Ron_W", 0, 1);
+    mailbox.consumed("Ron_W", entry);
+    await mailbox.sweep();
+    assert.equal(await redis.command(["LLEN", "im:n:Ron_W"]), 1, "kept while young");
+    now += LIMITS.historyTtlMs + 1;
+    await mailbox.sweep();
+    assert.equal(await redis.command(["EXISTS", "im:b:Ron_W"]), 0, "the message is gone");
+    assert.equal(await redis.command(["EXISTS", "im:n:Ron_W"]), 0, "and the kept item with it");
+  } finally {
+    await mailbox.close();
+  }
+});
+
 Deno.test("mailbox (redis): appending a message id again answers the first seqs and writes nothing", async () => {
   await using server = await RedisServer.start();
   await using redis = await RedisClient.connect(server.url);
