@@ -214,9 +214,9 @@ export class Hub {
       const live = await this.#directory.session(session.sid);
       if (connection.closed) return;
       if (live?.sid !== session.sid) {
-        return connection.close(
-          this.#replaced.has(session) ? Close.sessionReplaced : Close.loggedOut,
-        );
+        // Replaced here, or by a login on another node that this one never heard of.
+        const replaced = this.#replaced.has(session) || await this.#directory.replaced(session);
+        return connection.close(replaced ? Close.sessionReplaced : Close.loggedOut);
       }
       if (since === undefined) {
         const cursor = await this.#mailbox.cursor(session.username);
@@ -479,8 +479,10 @@ export class Hub {
   async #checkSessions(): Promise<void> {
     for (const connection of [...this.#connections.values()]) {
       try {
-        const live = await this.#directory.session(connection.session.sid);
-        if (!live) this.sessionEnded(connection.session.sid, connection.username, "logged_out");
+        const { session } = connection;
+        if (await this.#directory.session(session.sid)) continue;
+        const why = await this.#directory.replaced(session) ? "replaced" : "logged_out";
+        this.sessionEnded(session.sid, session.username, why);
       } catch {
         return; // the store is away: try again on a later tick
       }

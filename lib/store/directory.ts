@@ -70,6 +70,12 @@ export interface Directory {
   /** The live session holding `sid`. */
   session(sid: string): Promise<Session | undefined>;
   /**
+   * Whether `session`, no longer live, was replaced: its user holds a live
+   * session with another sid now (a later login, maybe on another node).
+   * Tells a socket's close code (4001, not 4000) where the end was not seen.
+   */
+  replaced(session: Session): Promise<boolean>;
+  /**
    * Records a sign of life of `session` (a frame or a request). In memory at
    * once; made durable lazily, since it only matters for idle expiry.
    */

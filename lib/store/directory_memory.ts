@@ -52,6 +52,10 @@ export class MemoryDirectory implements Directory {
     return Promise.resolve(this.#state.session(sid));
   }
 
+  replaced(session: Session): Promise<boolean> {
+    return Promise.resolve(this.#state.replaced(session));
+  }
+
   touch(session: Session): void {
     session.lastSeen = this.#state.now();
   }

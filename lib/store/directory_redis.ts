@@ -229,6 +229,12 @@ export class RedisDirectory implements Directory {
     return this.#remember({ sid, username: reply[0] as string, lastSeen: seen }, seen).session;
   }
 
+  async replaced(session: Session): Promise<boolean> {
+    // The user's current sid (`d:su:`) lives as long as that session.
+    const current = await this.#command(["GET", `${this.#prefix}d:su:${session.username}`]);
+    return typeof current === "string" && current !== session.sid;
+  }
+
   touch(session: Session): void {
     const now = this.#now();
     session.lastSeen = now;

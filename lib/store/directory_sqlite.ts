@@ -130,6 +130,10 @@ export class SqliteDirectory implements Directory {
     return Promise.resolve(this.#state.session(sid));
   }
 
+  replaced(session: Session): Promise<boolean> {
+    return Promise.resolve(this.#state.replaced(session));
+  }
+
   touch(session: Session): void {
     const now = this.#state.now();
     session.lastSeen = now;

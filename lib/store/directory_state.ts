@@ -95,6 +95,12 @@ export class DirectoryState {
     return session;
   }
 
+  /** Whether `session`'s user holds a live session with another sid. */
+  replaced(session: Session): boolean {
+    const current = this.#sessions.byUser(session.username);
+    return current !== undefined && current.sid !== session.sid;
+  }
+
   /** The session `sid` as held, idle or not. */
   bySid(sid: string): Session | undefined {
     return this.#sessions.bySid(sid);

@@ -75,6 +75,45 @@ Deno.test("hub: a second login replaces the first session; the old socket gets 4
   }
 });
 
+Deno.test("hub: a session replaced by a login this hub never saw (another node's) still closes with 4001", async () => {
+  const { hub, directory, connect, stop } = setup();
+  try {
+    const first = await hub.login("Harry");
+    // What a login on another node does to the shared directory.
+    await directory.openSession("Harry");
+    const socket = connect(first);
+    await waitFor(() => socket.closed !== undefined);
+    assert.deepEqual(socket.closed, { code: 4001, reason: "session replaced" });
+    const ron = await hub.login("Ron_W");
+    await directory.closeSession(ron);
+    const loggedOut = connect(ron);
+    await waitFor(() => loggedOut.closed !== undefined);
+    assert.deepEqual(loggedOut.closed, { code: 4000, reason: "logged out" });
+  } finally {
+    stop();
+  }
+});
+
+Deno.test("hub (cluster): the periodic session check tells a replaced session (4001) from a logged-out one (4000)", async () => {
+  const { hub, directory, connect, stop } = setup({ cluster: true, clientTimeoutMs: 3000 });
+  try {
+    const harry = await hub.login("Harry");
+    const ron = await hub.login("Ron_W");
+    const harrySocket = connect(harry);
+    const ronSocket = connect(ron);
+    await settle();
+    assert.equal(harrySocket.closed, undefined);
+    // Ended elsewhere, with the announcements lost: only the check can find out.
+    await directory.openSession("Harry");
+    await directory.closeSession(ron);
+    await waitFor(() => harrySocket.closed !== undefined && ronSocket.closed !== undefined, 5000);
+    assert.deepEqual(harrySocket.closed, { code: 4001, reason: "session replaced" });
+    assert.deepEqual(ronSocket.closed, { code: 4000, reason: "logged out" });
+  } finally {
+    stop();
+  }
+});
+
 Deno.test("hub: logout kills the sid and closes the socket with 4000", async () => {
   const { hub, connect, stop } = setup();
   try {

@@ -65,6 +65,22 @@ export function testDirectory(name: string, engine: DirectoryEngine): void {
     }
   });
 
+  test("a session ended by a later login reads as replaced; one logged out does not", async () => {
+    const { directory } = await setup();
+    try {
+      const first = await login(directory, "Harry");
+      assert.equal(await directory.replaced(first), false, "a live session");
+      const second = await login(directory, "Harry");
+      assert.equal(await directory.replaced(first), true);
+      assert.equal(await directory.replaced(second), false);
+      assert.equal(await directory.closeSession(second), true);
+      assert.equal(await directory.replaced(second), false, "logged out, nothing newer");
+      assert.equal(await directory.replaced(first), false, "its replacement is gone too");
+    } finally {
+      await directory.close();
+    }
+  });
+
   test("closeSession ends it once; the user stays", async () => {
     const { directory } = await setup();
     try {

@@ -37,6 +37,7 @@ async function asOneDirectory(options: DirectoryOptions, seed: number): Promise<
   return {
     openSession: (username) => writer().openSession(username),
     session: (sid) => any().session(sid),
+    replaced: (session) => any().replaced(session),
     touch: (session) => any().touch(session),
     closeSession: (session) => writer().closeSession(session),
     register: (username, hash) => writer().register(username, hash),
@@ -81,10 +82,18 @@ for (const [set, limits] of LIMITS.entries()) {
           const topic = pick(TOPICS);
           if (roll < 0.2) {
             await all(async (d, i) => {
+              const before = sessions[i].get(user);
               const result = await d.openSession(user);
               if (result.kind !== "opened") return result.kind;
               sessions[i].set(user, result.session);
-              return [result.session.username, result.replaced?.username];
+              // Whether the session held before reads as replaced, and the new one not.
+              const was = before && await d.replaced(before);
+              return [
+                result.session.username,
+                result.replaced?.username,
+                was,
+                await d.replaced(result.session),
+              ];
             }, `login ${step} ${user}`);
           } else if (roll < 0.3) {
             await all(async (d, i) => {
