@@ -25,6 +25,12 @@ function setup(options: Partial<HubOptions & TestStoreLimits> = {}) {
   return { hub, mailbox, directory, events, connect, stop: () => controller.abort() };
 }
 
+/** How `socket` was closed, once it is. */
+async function closing(socket: FakeSocket) {
+  await waitFor(() => socket.closed !== undefined);
+  return socket.closed;
+}
+
 const contents = (socket: FakeSocket) =>
   socket.frames.filter((f) => f["message-type"] === "message").map((f) => f.content);
 
@@ -67,9 +73,7 @@ Deno.test("hub: a second login replaces the first session; the old socket gets 4
     assert.deepEqual((await hub.users({ online: true })).names, []);
     assert.equal(hub.stats().sessions, 1);
     // A socket opened later for the old session is refused the same way.
-    const late = connect(first);
-    await waitFor(() => late.closed !== undefined);
-    assert.deepEqual(late.closed, { code: 4001, reason: "session replaced" });
+    assert.deepEqual(await closing(connect(first)), { code: 4001, reason: "session replaced" });
   } finally {
     stop();
   }
@@ -81,14 +85,10 @@ Deno.test("hub: a session replaced by a login this hub never saw (another node's
     const first = await hub.login("Harry");
     // What a login on another node does to the shared directory.
     await directory.openSession("Harry");
-    const socket = connect(first);
-    await waitFor(() => socket.closed !== undefined);
-    assert.deepEqual(socket.closed, { code: 4001, reason: "session replaced" });
+    assert.deepEqual(await closing(connect(first)), { code: 4001, reason: "session replaced" });
     const ron = await hub.login("Ron_W");
     await directory.closeSession(ron);
-    const loggedOut = connect(ron);
-    await waitFor(() => loggedOut.closed !== undefined);
-    assert.deepEqual(loggedOut.closed, { code: 4000, reason: "logged out" });
+    assert.deepEqual(await closing(connect(ron)), { code: 4000, reason: "logged out" });
   } finally {
     stop();
   }
