@@ -6,9 +6,9 @@
  *
  * | key | type | holds |
  * |---|---|---|
- * | `P u:<user>` | hash | `last` (the user's seq counter), `cur` (cursor), `lost` (highest seq expired or trimmed away); its existence is the mailbox's |
+ * | `P u:<user>` | hash | `last` (the user's seq counter), `cur` (cursor), `lost` (highest seq expired or trimmed away), `trim` (the cursor when its unread list was last trimmed); its existence is the mailbox's |
  * | `P b:<user>` | zset | the mailbox: score seq, member `seq\|sentAt\|k\|x\|id` (k: `d` direct, `D` own direct, `t` topic, `T` own topic, `n` deletion notice; x: the sender for `d`, the recipients `a,b` for `D`, the topic otherwise) |
- * | `P n:<user>` | list | undelivered entries (own copies never), `seq:sentAt`, oldest first, only in an existing mailbox (so an append that finds it skips the mailbox check): the `mailboxMax` count is its length once its consumed or expired head is dropped (done when cursors move, when messages expire, and by an append that finds it at the cap); once every item is consumed the last one stays until it expires, so an active mailbox keeps its list |
+ * | `P n:<user>` | list | undelivered entries (own copies never), `seq:sentAt`, oldest first, only in an existing mailbox (so an append that finds it skips the mailbox check): the `mailboxMax` count is its length once its consumed or expired head is dropped (done when cursors move, when messages expire, and by an append that finds it at the cap); a caught-up cursor trims it only every 8 seqs (so up to 8 consumed items may stay at its head, which every count drops first), and to its last item, which stays until it expires, so an active mailbox keeps its list |
  * | `P m:<id>` | string | the message body, once per send: JSON `[sentAt, id, kind, from, to, topic, content]` |
  * | `P h:<id>` | string | the message's meta: `sentAt\|bytes\|topic\|user,seq,own;…` (topic only for topic messages; holders in append order) |
  * | `P log` | list | `sentAt\|id` of every message in send order: expiry and trimming take from its head |
@@ -51,12 +51,17 @@ import { RedisScript } from "../redis/script.ts";
 /** How long a fence, or a young removed message's record, outlives it (a late duplicate's window). */
 export const LATE_MS = 600_000;
 
+// Consumed items an unread list may keep at its head between trims (plus one).
+const TRIM_EVERY = 8;
+
 // Helpers every script may use. Numbers are formatted with %.0f because
 // Lua 5.1 prints large ones in exponent notation otherwise.
 const PRELUDE = `
 local P = ARGV[1]
 local STATS = P .. 'stats'
 local LATE = ${LATE_MS}
+-- A caught-up cursor trims the unread list once it has moved this far past the last trim.
+local TRIM_EVERY = ${TRIM_EVERY}
 local function int(n) return string.format('%.0f', n) end
 local function ukey(user) return P .. 'u:' .. user end
 local function bkey(user) return P .. 'b:' .. user end
@@ -331,11 +336,19 @@ export const CURSORS: RedisScript = script(`
 local from = tonumber(ARGV[2])
 for i = 3, #ARGV, 2 do
   local user, seq = ARGV[i], tonumber(ARGV[i + 1])
-  local h = redis.call('HMGET', ukey(user), 'cur', 'last')
+  local h = redis.call('HMGET', ukey(user), 'cur', 'last', 'trim')
   if h[1] and seq > tonumber(h[1]) then
-    redis.call('HSET', ukey(user), 'cur', seq)
-    -- Caught up (the usual case): every unread item is consumed, no need to look.
-    if seq >= tonumber(h[2] or 0) then redis.call('LTRIM', nkey(user), -1, -1) else prune(user, seq, from) end
+    if seq < tonumber(h[2] or 0) then
+      redis.call('HSET', ukey(user), 'cur', seq, 'trim', seq)
+      prune(user, seq, from)
+    elseif seq - tonumber(h[3] or 0) >= TRIM_EVERY then
+      -- Caught up (the usual case): every item is consumed, no need to look;
+      -- trimmed once every few cursor moves rather than at each.
+      redis.call('HSET', ukey(user), 'cur', seq, 'trim', seq)
+      redis.call('LTRIM', nkey(user), -1, -1)
+    else
+      redis.call('HSET', ukey(user), 'cur', seq)
+    end
   end
 end
 return 0

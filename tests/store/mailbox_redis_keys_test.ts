@@ -43,17 +43,25 @@ Deno.test("mailbox (redis): the unread list keeps what is not consumed, and only
     // ...one to Ron_W writes it first, and the flush drops the consumed prefix.
     await mailbox.append(direct("Hermione", "Ron_W", "flush"));
     assert.deepEqual(await seqs(), [4, 5, 6]);
-    // Consumed all (sweep writes the cursors too): the last item stays, so the
-    // next append finds the mailbox by the list alone.
+    // Consumed all (sweep writes the cursors too): the consumed items stay
+    // until the cursor has moved 8 past the last trim...
     const [last] = await mailbox.read("Ron_W", 5, 1);
     mailbox.consumed("Ron_W", last);
     await mailbox.sweep();
-    assert.deepEqual(await seqs(), [6]);
+    assert.deepEqual(await seqs(), [4, 5, 6]);
     assert.equal(await redis.command(["HGET", "im:u:Ron_W", "cur"]), "6");
+    // ...and then the list keeps its last item alone, so the next append
+    // finds the mailbox by the list.
+    for (let i = 0; i < 8; i++) await mailbox.append(direct("Hermione", "Ron_W", `more ${i}`));
+    const more = await mailbox.read("Ron_W", 6, 8);
+    assert.equal(more.length, 8);
+    mailbox.consumed("Ron_W", more[7]);
+    await mailbox.sweep();
+    assert.deepEqual(await seqs(), [14]);
     // That item counts for nothing: it goes by the time a cap looks.
     await mailbox.append(direct("Hermione", "Ron_W", "after"));
-    assert.deepEqual(await seqs(), [6, 7]);
-    assert.equal((await mailbox.read("Ron_W", 6, 5)).length, 1);
+    assert.deepEqual(await seqs(), [14, 15]);
+    assert.equal((await mailbox.read("Ron_W", 14, 5)).length, 1);
   } finally {
     await mailbox.close();
   }
@@ -138,6 +146,26 @@ Deno.test("mailbox (redis): a mailbox with nothing unread (no unread list) is no
       kind: "mailboxes_full",
     });
     assert.equal(mailbox.stats().mailboxes, 2);
+  } finally {
+    await mailbox.close();
+  }
+});
+
+Deno.test("mailbox (redis): consumed items an unread list still holds do not count toward mailboxMax", async () => {
+  await using server = await RedisServer.start();
+  const mailbox = await RedisMailbox.connect(server.url, { ...LIMITS, mailboxMax: 3, link: FAST });
+  try {
+    for (let i = 0; i < 3; i++) await mailbox.append(direct("Harry", "Ron_W", `old ${i}`));
+    const old = await mailbox.read("Ron_W", 0, 3);
+    mailbox.consumed("Ron_W", old[2]);
+    await mailbox.sweep(); // the cursor moves; the list keeps its three, all consumed
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await mailbox.append(direct("Harry", "Ron_W", `new ${i}`))).kind, "appended");
+    }
+    assert.deepEqual(await mailbox.append(direct("Harry", "Ron_W", "one too many")), {
+      kind: "mailbox_full",
+      user: "Ron_W",
+    });
   } finally {
     await mailbox.close();
   }
