@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { RedisServer } from "../redis/redis_server.ts";
-import { random } from "../store/agree.ts";
+import { picker, random } from "../store/agree.ts";
 import { api, TestSocket } from "./client.ts";
 import { TestServer } from "./harness.ts";
 
@@ -27,7 +27,7 @@ Deno.test("engines agree over the wire: memory, SQLite and Redis answer one clie
   const servers = [memory, sqlite, cluster];
   const sids = servers.map(() => new Map<string, string>());
   const next = random(7);
-  const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)];
+  const pick = picker(next);
   // The same request to every server, as `user` when given; the answers compared.
   const all = async (
     what: string,

@@ -30,6 +30,21 @@ export function random(seed: number): () => number {
 }
 
 /**
+ * A function that picks one item of a list with `next` (a {@linkcode random}).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { picker, random } from "./agree.ts";
+ * const pick = picker(random(7));
+ * assert.ok(["a", "b"].includes(pick(["a", "b"])));
+ * ```
+ */
+export function picker(next: () => number): <T>(list: readonly T[]) => T {
+  return (list) => list[Math.floor(next() * list.length)];
+}
+
+/**
  * Asks every engine the same question and asserts that each answer equals
  * the first engine's, which it returns. `ask` runs once per engine (its
  * index given), so it must not draw random numbers itself.

@@ -12,7 +12,7 @@ import { RedisDirectory } from "../../lib/store/directory_redis.ts";
 import { SqliteDirectory } from "../../lib/store/directory_sqlite.ts";
 import { SqliteDatabase } from "../../lib/store/sqlite_database.ts";
 import { directoryEngine as redisEngine, FAST } from "./redis_engines.ts";
-import { agreeing, random, twoNodes } from "./agree.ts";
+import { agreeing, picker, random, twoNodes } from "./agree.ts";
 
 const USERS = ["Harry", "Ron_W", "Hermione", "Neville", "Luna", "Draco"];
 const TOPICS = ["stone", "chamber", "goblet"];
@@ -60,7 +60,7 @@ for (const [set, limits] of LIMITS.entries()) {
   for (const seed of [1, 2, 3]) {
     Deno.test(`directory engines agree: memory, SQLite and Redis give the same answers (limits ${set}, seed ${seed})`, async () => {
       const next = random(seed);
-      const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)];
+      const pick = picker(next);
       let now = 1_000_000;
       const options: DirectoryOptions = { ...limits, now: () => now };
       const dir = await Deno.makeTempDir({ prefix: "huayi_agree_" });

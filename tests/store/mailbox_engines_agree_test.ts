@@ -15,7 +15,7 @@ import { MemoryMailbox } from "../../lib/store/mailbox_memory.ts";
 import { SqliteMailbox } from "../../lib/store/mailbox_sqlite.ts";
 import { SqliteDatabase } from "../../lib/store/sqlite_database.ts";
 import { RedisMailbox } from "../../lib/store/mailbox_redis.ts";
-import { agreeing, random, twoNodes } from "./agree.ts";
+import { agreeing, picker, random, twoNodes } from "./agree.ts";
 import { FAST, mailboxEngine as redisEngine } from "./redis_engines.ts";
 
 const USERS = ["Harry", "Ron_W", "Hermione", "Neville", "Luna"];
@@ -79,7 +79,7 @@ for (const [set, limits] of LIMITS.entries()) {
   for (const seed of [1, 2, 3]) {
     Deno.test(`mailbox engines agree: memory, SQLite and Redis give the same answers (limits ${set}, seed ${seed})`, async () => {
       const next = random(seed);
-      const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)];
+      const pick = picker(next);
       let now = 1_000_000;
       const options: MailboxOptions = { ...limits, now: () => now };
       const dir = await Deno.makeTempDir({ prefix: "huayi_agree_" });

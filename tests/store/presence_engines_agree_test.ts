@@ -3,7 +3,7 @@ import { LocalPresence } from "../../lib/store/presence_local.ts";
 import { RedisPresence } from "../../lib/store/presence_redis.ts";
 import { RedisLink } from "../../lib/store/redis_shared.ts";
 import { RedisServer } from "../redis/redis_server.ts";
-import { agreeing, random } from "./agree.ts";
+import { agreeing, picker, random } from "./agree.ts";
 
 // One node's presence, kept here or in Redis: the same sockets opening and
 // closing (a user's reconnect among them), the same pages listed.
@@ -16,7 +16,7 @@ for (const seed of [1, 2, 3]) {
     // Opened as a node opens it (RedisPresence.open): the scripts loaded first.
     const link = await RedisLink.connect(server.url, {});
     const next = random(seed);
-    const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)];
+    const pick = picker(next);
     const engines: Presence[] = [
       new LocalPresence(),
       await RedisPresence.open(link, { nodeId: "a", ttlMs: 60_000 }),
