@@ -26,6 +26,7 @@ import type { Logger } from "../telemetry/log.ts";
 import type { HubMetrics } from "../telemetry/server_metrics.ts";
 import type { Tracing } from "../telemetry/tracing.ts";
 import { Connection, type ConnectionOptions } from "./connection.ts";
+import { RefreshSchedule } from "./refresh_schedule.ts";
 import { type Accepted, compose, outcome } from "./sends.ts";
 
 /** What the hub needs from the configuration. */
@@ -106,8 +107,9 @@ export class Hub {
   #clock: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
   #sweeping = false;
-  #refreshedAt = 0;
+  #checkedAt = 0;
   #lastSentAt = 0;
+  readonly #refreshes: RefreshSchedule;
 
   /**
    * @param options Timings and limits.
@@ -120,6 +122,12 @@ export class Hub {
     this.#mailbox = store.mailbox;
     this.#presence = store.presence ?? new LocalPresence();
     this.#log = log;
+    this.#refreshes = new RefreshSchedule(this.#refreshIntervalMs);
+  }
+
+  // Presence entries live for the client timeout: each is refreshed well within it.
+  get #refreshIntervalMs(): number {
+    return Math.max(1000, this.#options.clientTimeoutMs / 3);
   }
 
   /**
@@ -204,6 +212,7 @@ export class Hub {
     // committed meanwhile is missed: the connection starts behind, reading.
     this.#connections.set(session.username, connection);
     this.#presence.online(session.username);
+    this.#refreshes.add(connection, Date.now());
     this.#options.metrics?.connectionsAccepted.inc();
     this.#begin(connection, since);
   }
@@ -428,6 +437,7 @@ export class Hub {
 
   #tick(now: number): void {
     const { slowConsumerMs } = this.#options;
+    const refresh: string[] = [];
     for (const connection of this.#connections.values()) {
       const fullSince = connection.fullSince;
       if (fullSince !== 0 && now - fullSince > slowConsumerMs) {
@@ -440,12 +450,15 @@ export class Hub {
         if (verdict.why === "silent" && this.#options.cluster) this.#closeIfSilent(connection);
         else connection.close(Close.heartbeatTimeout);
       }
+      // Not one closed just now: its entry is gone, a refresh would bring it back.
+      if (!connection.closed && this.#refreshes.take(connection, now)) {
+        refresh.push(connection.username);
+      }
     }
-    // Presence entries live for the client timeout: refresh them well within it.
-    if (now - this.#refreshedAt >= Math.max(1000, this.#options.clientTimeoutMs / 3)) {
-      this.#refreshedAt = now;
-      this.#presence.refresh([...this.#connections.keys()]);
-      if (this.#options.cluster) this.#checkSessions();
+    if (refresh.length > 0) this.#presence.refresh(refresh);
+    if (this.#options.cluster && now - this.#checkedAt >= this.#refreshIntervalMs) {
+      this.#checkedAt = now;
+      this.#checkSessions();
     }
     if (this.#sweeping) return;
     this.#sweeping = true;

@@ -568,3 +568,59 @@ Deno.test("hub: start() with an already aborted signal does not leave the clock 
   hub.attach(await hub.login("Harry"), socket.ws);
   assert.deepEqual(socket.closed, { code: 1001, reason: "server shutting down" });
 });
+
+Deno.test("hub: presence entries are refreshed each interval, sockets opened together a few at a time", async () => {
+  const calls: { at: number; users: string[] }[] = [];
+  const closedUsers = new Set<string>();
+  const presence = {
+    online() {},
+    offline(user: string) {
+      closedUsers.add(user);
+    },
+    refresh(users: readonly string[]) {
+      calls.push({ at: Date.now(), users: [...users] });
+    },
+    list: () => Promise.resolve({ names: [], total: 0 }),
+    relay() {},
+    close: () => Promise.resolve(),
+  };
+  // Refresh interval max(1 s, clientTimeout / 3) = 1 s; the clock ticks every 50 ms.
+  const { hub } = createTestHub(
+    { clientTimeoutMs: 3000, probeIntervalMs: 200, probeMaxMisses: 1000 },
+    undefined,
+    presence,
+  );
+  const controller = new AbortController();
+  hub.start(controller.signal);
+  try {
+    const names = Array.from({ length: 40 }, (_, i) => `user_${i}`);
+    const opened = Date.now();
+    const sockets = [];
+    for (const name of names) {
+      const socket = new FakeSocket();
+      hub.attach(await hub.login(name), socket.ws);
+      sockets.push(socket);
+    }
+    await settle(2300);
+    const turns = (name: string) =>
+      calls.filter((c) => c.users.includes(name)).map((c) => c.at - opened);
+    for (const name of names) {
+      const [first, second] = turns(name);
+      assert.ok(first >= 450 && first <= 1200, `${name}'s first refresh at ${first} ms`);
+      assert.ok(
+        second - first >= 950 && second - first <= 1200,
+        `${name}: ${second - first} ms apart`,
+      );
+    }
+    const largest = Math.max(...calls.map((c) => c.users.length));
+    assert.ok(largest <= 8, `at most 8 of the 40 in one refresh (${largest})`);
+    // A socket that closed is not refreshed (that would bring its entry back).
+    sockets[0].peerClose(1000, "bye");
+    const closedAt = Date.now();
+    await settle(1200);
+    assert.ok(closedUsers.has("user_0"));
+    assert.ok(!calls.some((c) => c.at > closedAt && c.users.includes("user_0")));
+  } finally {
+    controller.abort();
+  }
+});

@@ -7,6 +7,7 @@
 import { Hub, type HubOptions } from "../../lib/realtime/hub.ts";
 import { MemoryDirectory } from "../../lib/store/directory_memory.ts";
 import { MemoryMailbox } from "../../lib/store/mailbox_memory.ts";
+import type { Presence } from "../../lib/store/presence.ts";
 import type { Logger } from "../../lib/telemetry/log.ts";
 import { silentLogger } from "../../lib/telemetry/log.ts";
 import { HUB_OPTIONS } from "./fake_socket.ts";
@@ -30,10 +31,11 @@ const LIMITS: TestStoreLimits = {
   sessionTtlMs: 86_400_000,
 };
 
-/** A hub with a memory mailbox and directory, not started. */
+/** A hub with a memory mailbox and directory (and `presence`, if given), not started. */
 export function createTestHub(
   options: Partial<HubOptions & TestStoreLimits> = {},
   log: Logger = silentLogger,
+  presence?: Presence,
 ) {
   const merged = { ...HUB_OPTIONS, ...LIMITS, ...options };
   const mailbox = new MemoryMailbox({
@@ -50,6 +52,6 @@ export function createTestHub(
     maxTopics: merged.maxTopics,
     maxSessions: merged.maxUsers,
   });
-  const hub: Hub = new Hub(merged, { directory, mailbox }, log);
+  const hub: Hub = new Hub(merged, { directory, mailbox, presence }, log);
   return { hub, mailbox, directory };
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { RedisClient } from "../../lib/redis/client.ts";
-import { RedisPresence } from "../../lib/store/presence_redis.ts";
+import { RedisPresence, REFRESH_SLICE } from "../../lib/store/presence_redis.ts";
 import { RedisServer } from "../redis/redis_server.ts";
 
 async function twoNodes(ttlMs = 60_000) {
@@ -89,3 +89,28 @@ Deno.test("presence (redis): a refresh claims back an entry lost while Redis was
     "close() takes this node's users offline",
   );
 });
+
+Deno.test("presence (redis): a long refresh goes in slices of REFRESH_SLICE users, one script each", async () => {
+  await using cluster = await twoNodes();
+  const users = Array.from({ length: 2 * REFRESH_SLICE + 88 }, (_, i) => `user_${i}`);
+  const scripts = async () => {
+    const info = String(await cluster.server.command(["INFO", "commandstats"]));
+    return Number(info.match(/cmdstat_evalsha:calls=(\d+)/)?.[1] ?? 0);
+  };
+  const before = await scripts();
+  cluster.nodeA.refresh(users); // entries missing: each is claimed
+  const claimed = async () => Number(await cluster.server.command(["ZCARD", "im:p:expires"]));
+  await waitUntil(async () => await claimed() === users.length);
+  // Three slices, each its own script: Redis runs other clients' commands between them.
+  assert.equal(await scripts() - before, 3);
+  assert.equal((await cluster.nodeB.list({})).total, users.length);
+  assert.deepEqual(cluster.errors, []);
+});
+
+async function waitUntil(check: () => Promise<boolean>, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!await check()) {
+    if (Date.now() > end) throw new Error("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
