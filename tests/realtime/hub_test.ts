@@ -114,6 +114,33 @@ Deno.test("hub (cluster): the periodic session check tells a replaced session (4
   }
 });
 
+Deno.test("hub (cluster): the periodic session check runs one at a time, a few sessions in flight", async () => {
+  const { hub, directory, connect, stop } = setup({ cluster: true, clientTimeoutMs: 3000 });
+  try {
+    for (let i = 0; i < 40; i++) connect(await hub.login(`user_${i}`));
+    await settle(50);
+    // A slow store: one after another, a check of 40 would take 28 s; the interval is 1 s.
+    const session = directory.session.bind(directory);
+    let inFlight = 0;
+    let most = 0;
+    let calls = 0;
+    directory.session = async (sid) => {
+      calls++;
+      most = Math.max(most, ++inFlight);
+      await settle(700);
+      inFlight--;
+      return session(sid);
+    };
+    await settle(2600);
+    assert.ok(calls >= 40, `every session checked (${calls} calls)`);
+    assert.ok(most >= 8, `in parallel (${most} at most at once)`);
+    assert.ok(most <= 16, `one check at a time, at most 16 in flight (${most})`);
+    assert.equal(hub.stats().online, 40, "none closed: every session is live");
+  } finally {
+    stop();
+  }
+});
+
 Deno.test("hub: logout kills the sid and closes the socket with 4000", async () => {
   const { hub, connect, stop } = setup();
   try {
