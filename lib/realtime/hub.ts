@@ -524,7 +524,7 @@ export class Hub {
 }
 
 // Sessions the periodic check asks the directory about at once.
-const SESSION_CHECKS_IN_FLIGHT = 16;
+const SESSION_CHECKS_IN_FLIGHT = 4;
 
 function topicNotFound(topic: string): Failure {
   return new Failure("not_found", `topic ${topic} does not exist`);
