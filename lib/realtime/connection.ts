@@ -226,12 +226,13 @@ export class Connection {
 
   /**
    * Reads the mailbox again from the cursor: offers may have been missed
-   * (a cluster's wake-ups are best effort).
+   * (a cluster's wake-ups are best effort). Settles when that read is done
+   * (or one already under way was); it never rejects.
    */
-  resync(): void {
-    if (this.closed) return;
+  resync(): Promise<void> {
+    if (this.closed) return Promise.resolve();
     this.#behind = true;
-    this.#refill();
+    return this.#refill();
   }
 
   /** Sends a heartbeat probe with the given id. */

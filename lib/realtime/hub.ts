@@ -255,11 +255,24 @@ export class Hub {
   resync(lost: boolean): void {
     // Counted first: closing a socket takes it out of the map.
     const sockets = this.#connections.size;
-    for (const connection of this.#connections.values()) {
-      if (lost) connection.close(Close.storeReset);
-      else connection.resync();
+    if (lost) {
+      for (const connection of this.#connections.values()) connection.close(Close.storeReset);
+    } else {
+      this.#resyncAll([...this.#connections.values()]);
     }
     this.#log("resync", { sockets, lost }, lost ? "warn" : "info");
+  }
+
+  // A few hundred at a time: every socket reading at once overflowed the
+  // Redis client's queue (10,000 commands) at 19,000 sockets a node, and each
+  // refused read closed its socket (1011).
+  async #resyncAll(connections: readonly Connection[]): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < connections.length) await connections[next++].resync();
+    };
+    const workers = Math.min(RESYNCS_IN_FLIGHT, connections.length);
+    await Promise.all(Array.from({ length: workers }, worker));
   }
 
   /** Hands a transient frame to `user`'s socket if it is here (relayed from another node). */
@@ -516,6 +529,9 @@ export class Hub {
     for (const connection of this.#connections.values()) connection.close(Close.goingAway);
   }
 }
+
+// Sockets reading their mailbox at once after a resync.
+const RESYNCS_IN_FLIGHT = 256;
 
 function topicNotFound(topic: string): Failure {
   return new Failure("not_found", `topic ${topic} does not exist`);

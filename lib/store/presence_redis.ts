@@ -98,6 +98,9 @@ return { redis.call('ZCARD', p .. 'p:expires'), names }`);
 // user offline.
 const SCRIPTS: readonly RedisScript[] = [ONLINE, OFFLINE, REFRESH, LIST];
 
+/** OFFLINE scripts in flight at once while a node closes. */
+const CLOSE_IN_FLIGHT = 256;
+
 /** Users refreshed by one script at most: ~1.4 ms of Redis. */
 export const REFRESH_SLICE = 256;
 
@@ -196,9 +199,14 @@ export class RedisPresence implements Presence {
   }
 
   async close(): Promise<void> {
-    await Promise.all(
-      [...this.#held].map((user) => this.#run(OFFLINE, [this.#options.nodeId, user])),
-    );
+    // A few hundred at a time: all of a node's 19,000 at once overflowed the
+    // client's queue (10,000 commands), and the rest stayed online until their ttl.
+    const users = [...this.#held];
+    let next = 0;
+    const worker = async () => {
+      while (next < users.length) await this.#run(OFFLINE, [this.#options.nodeId, users[next++]]);
+    };
+    await Promise.all(Array.from({ length: Math.min(CLOSE_IN_FLIGHT, users.length) }, worker));
     this.#held.clear();
   }
 

@@ -146,6 +146,34 @@ Deno.test("hub (cluster): the periodic session check never overlaps the one befo
   }
 });
 
+Deno.test("hub (cluster): a resync reads a few hundred mailboxes at a time, not every socket's at once", async () => {
+  const { hub, mailbox, connect, stop } = setup({ cluster: true });
+  try {
+    const sockets = [];
+    for (let i = 0; i < 600; i++) sockets.push(connect(await hub.login(`user_${i}`)));
+    await settle(50);
+    // A remote store: each read takes a while, so reads overlap.
+    const read = mailbox.read.bind(mailbox);
+    let inFlight = 0;
+    let most = 0;
+    const readers = new Set<string>();
+    mailbox.read = async (user, after, limit) => {
+      readers.add(user);
+      most = Math.max(most, ++inFlight);
+      await settle(20);
+      inFlight--;
+      return read(user, after, limit);
+    };
+    hub.resync(false);
+    await waitFor(() => readers.size === 600 && inFlight === 0, 5000);
+    assert.ok(most <= 256, `at most 256 reads at once (${most})`);
+    assert.ok(most >= 100, `yet in parallel (${most})`);
+    assert.ok(sockets.every((socket) => socket.closed === undefined), "no socket closed");
+  } finally {
+    stop();
+  }
+});
+
 Deno.test("hub: logout kills the sid and closes the socket with 4000", async () => {
   const { hub, connect, stop } = setup();
   try {

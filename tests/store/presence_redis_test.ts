@@ -114,3 +114,16 @@ async function waitUntil(check: () => Promise<boolean>, ms = 3000): Promise<void
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+Deno.test("presence (redis): close() takes more users offline than the client queues at once (10,000)", async () => {
+  await using cluster = await twoNodes();
+  const users = Array.from({ length: 10_500 }, (_, i) => `user_${i}`);
+  const online = async () => Number(await cluster.server.command(["ZCARD", "im:p:expires"]));
+  for (let i = 0; i < users.length; i += 1000) {
+    for (const user of users.slice(i, i + 1000)) cluster.nodeA.online(user);
+    await waitUntil(async () => await online() === Math.min(i + 1000, users.length));
+  }
+  await cluster.nodeA.close();
+  assert.equal(await online(), 0);
+  assert.deepEqual(cluster.errors, []);
+});
