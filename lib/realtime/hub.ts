@@ -26,7 +26,7 @@ import type { Logger } from "../telemetry/log.ts";
 import type { HubMetrics } from "../telemetry/server_metrics.ts";
 import type { Tracing } from "../telemetry/tracing.ts";
 import { Connection, type ConnectionOptions } from "./connection.ts";
-import { RefreshSchedule } from "./refresh_schedule.ts";
+import { Upkeep } from "./upkeep.ts";
 import { type Accepted, compose, outcome } from "./sends.ts";
 
 /** What the hub needs from the configuration. */
@@ -103,14 +103,10 @@ export class Hub {
   readonly #connections = new Map<string, Connection>();
   // Sessions a newer login replaced, so a late socket of theirs gets 4001, not 4000.
   readonly #replaced = new WeakSet<Session>();
-  readonly #rechecking = new Set<Connection>();
   #clock: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
-  #sweeping = false;
-  #checkedAt = 0;
-  #checking = false;
   #lastSentAt = 0;
-  readonly #refreshes: RefreshSchedule;
+  readonly #upkeep: Upkeep;
 
   /**
    * @param options Timings and limits.
@@ -123,12 +119,14 @@ export class Hub {
     this.#mailbox = store.mailbox;
     this.#presence = store.presence ?? new LocalPresence();
     this.#log = log;
-    this.#refreshes = new RefreshSchedule(this.#refreshIntervalMs);
-  }
-
-  // Presence entries live for the client timeout: each is refreshed well within it.
-  get #refreshIntervalMs(): number {
-    return Math.max(1000, this.#options.clientTimeoutMs / 3);
+    this.#upkeep = new Upkeep(options, {
+      connections: this.#connections,
+      directory: this.#directory,
+      mailbox: this.#mailbox,
+      presence: this.#presence,
+      log,
+      sessionEnded: (sid, user, reason) => this.sessionEnded(sid, user, reason),
+    });
   }
 
   /**
@@ -142,7 +140,7 @@ export class Hub {
       5,
       Math.min(1000, Math.min(clientTimeoutMs, probeIntervalMs, slowConsumerMs, offlineTtlMs) / 4),
     );
-    this.#clock = setInterval(() => this.#tick(Date.now()), tickMs);
+    this.#clock = setInterval(() => this.#upkeep.tick(Date.now()), tickMs);
     signal.addEventListener("abort", () => this.#stop(), { once: true });
   }
 
@@ -213,7 +211,7 @@ export class Hub {
     // committed meanwhile is missed: the connection starts behind, reading.
     this.#connections.set(session.username, connection);
     this.#presence.online(session.username);
-    this.#refreshes.add(connection, Date.now());
+    this.#upkeep.opened(connection, Date.now());
     this.#options.metrics?.connectionsAccepted.inc();
     this.#begin(connection, since);
   }
@@ -447,79 +445,6 @@ export class Hub {
   #now(): number {
     this.#lastSentAt = Math.max(Date.now(), this.#lastSentAt);
     return this.#lastSentAt;
-  }
-
-  #tick(now: number): void {
-    const { slowConsumerMs } = this.#options;
-    const refresh: string[] = [];
-    for (const connection of this.#connections.values()) {
-      const fullSince = connection.fullSince;
-      if (fullSince !== 0 && now - fullSince > slowConsumerMs) {
-        connection.close(Close.slowConsumer);
-        continue;
-      }
-      const verdict = connection.heartbeat.check(now, connection.session.lastSeen);
-      if (verdict.action === "probe") connection.probe(verdict.id);
-      else if (verdict.action === "close") {
-        if (verdict.why === "silent" && this.#options.cluster) this.#closeIfSilent(connection);
-        else connection.close(Close.heartbeatTimeout);
-      }
-      // Not one closed just now: its entry is gone, a refresh would bring it back.
-      if (!connection.closed && this.#refreshes.take(connection, now)) {
-        refresh.push(connection.username);
-      }
-    }
-    if (refresh.length > 0) this.#presence.refresh(refresh);
-    const checkDue = now - this.#checkedAt >= this.#refreshIntervalMs;
-    if (this.#options.cluster && !this.#checking && checkDue) {
-      this.#checkedAt = now;
-      this.#checkSessions();
-    }
-    if (this.#sweeping) return;
-    this.#sweeping = true;
-    Promise.all([this.#mailbox.sweep(), this.#directory.sweep()])
-      .catch((error) => this.#log("error", { during: "sweep", error: String(error) }, "error"))
-      .finally(() => this.#sweeping = false);
-  }
-
-  // In a cluster the user's HTTP requests may go to other nodes: the session
-  // in the store knows their last sign of life.
-  async #closeIfSilent(connection: Connection): Promise<void> {
-    if (this.#rechecking.has(connection)) return;
-    this.#rechecking.add(connection);
-    try {
-      const stored = await this.#directory.session(connection.session.sid);
-      const lastSeen = Math.max(connection.session.lastSeen, stored?.lastSeen ?? 0);
-      connection.session.lastSeen = lastSeen;
-      if (Date.now() - lastSeen > this.#options.clientTimeoutMs) {
-        connection.close(Close.heartbeatTimeout);
-      }
-    } catch {
-      // The store is away: judge by what this node saw.
-      connection.close(Close.heartbeatTimeout);
-    } finally {
-      this.#rechecking.delete(connection);
-    }
-  }
-
-  // Word of a session ended on another node may be lost: a socket whose session ended
-  // while this node missed the event is closed here, a little later. One check at a
-  // time: a node's 19,000 sockets take longer than the interval (~1.6 ms a round trip
-  // while the node is busy), and checks that overlapped only added load.
-  async #checkSessions(): Promise<void> {
-    this.#checking = true;
-    try {
-      for (const connection of [...this.#connections.values()]) {
-        const { session } = connection;
-        if (await this.#directory.session(session.sid)) continue;
-        const why = await this.#directory.replaced(session) ? "replaced" : "logged_out";
-        this.sessionEnded(session.sid, session.username, why);
-      }
-    } catch {
-      // The store is away: a later tick tries again.
-    } finally {
-      this.#checking = false;
-    }
   }
 
   #stop(): void {
