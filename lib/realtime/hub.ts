@@ -27,6 +27,7 @@ import type { HubMetrics } from "../telemetry/server_metrics.ts";
 import type { Tracing } from "../telemetry/tracing.ts";
 import { Connection, type ConnectionOptions } from "./connection.ts";
 import { Upkeep } from "./upkeep.ts";
+import { eachInFlight } from "../util/in_flight.ts";
 import { type Accepted, compose, outcome } from "./sends.ts";
 
 /** What the hub needs from the configuration. */
@@ -256,21 +257,13 @@ export class Hub {
     if (lost) {
       for (const connection of this.#connections.values()) connection.close(Close.storeReset);
     } else {
-      this.#resyncAll([...this.#connections.values()]);
+      // A few hundred at a time: every socket reading at once overflowed the
+      // Redis client's queue (10,000 commands) at 19,000 sockets a node, and
+      // each refused read closed its socket (1011). resync() never rejects.
+      const connections = [...this.#connections.values()];
+      eachInFlight(connections, RESYNCS_IN_FLIGHT, (connection) => connection.resync());
     }
     this.#log("resync", { sockets, lost }, lost ? "warn" : "info");
-  }
-
-  // A few hundred at a time: every socket reading at once overflowed the
-  // Redis client's queue (10,000 commands) at 19,000 sockets a node, and each
-  // refused read closed its socket (1011).
-  async #resyncAll(connections: readonly Connection[]): Promise<void> {
-    let next = 0;
-    const worker = async () => {
-      while (next < connections.length) await connections[next++].resync();
-    };
-    const workers = Math.min(RESYNCS_IN_FLIGHT, connections.length);
-    await Promise.all(Array.from({ length: workers }, worker));
   }
 
   /** Hands a transient frame to `user`'s socket if it is here (relayed from another node). */

@@ -24,6 +24,7 @@ import { RedisScript } from "../redis/script.ts";
 import type { NamePage, PageQuery } from "./directory.ts";
 import type { Presence } from "./presence.ts";
 import { DEFAULT_PREFIX, type RedisLink } from "./redis_shared.ts";
+import { eachInFlight } from "../util/in_flight.ts";
 
 /** Options of {@linkcode RedisPresence}. */
 export interface RedisPresenceOptions {
@@ -201,12 +202,11 @@ export class RedisPresence implements Presence {
   async close(): Promise<void> {
     // A few hundred at a time: all of a node's 19,000 at once overflowed the
     // client's queue (10,000 commands), and the rest stayed online until their ttl.
-    const users = [...this.#held];
-    let next = 0;
-    const worker = async () => {
-      while (next < users.length) await this.#run(OFFLINE, [this.#options.nodeId, users[next++]]);
-    };
-    await Promise.all(Array.from({ length: Math.min(CLOSE_IN_FLIGHT, users.length) }, worker));
+    await eachInFlight(
+      [...this.#held],
+      CLOSE_IN_FLIGHT,
+      (user) => this.#run(OFFLINE, [this.#options.nodeId, user]),
+    );
     this.#held.clear();
   }
 
