@@ -24,6 +24,7 @@ import { RedisScript } from "../redis/script.ts";
 import type { NamePage, PageQuery } from "./directory.ts";
 import type { Presence } from "./presence.ts";
 import { DEFAULT_PREFIX, type RedisLink } from "./redis_shared.ts";
+import { Fifo } from "../util/fifo.ts";
 import { eachInFlight } from "../util/in_flight.ts";
 
 /** Options of {@linkcode RedisPresence}. */
@@ -99,8 +100,8 @@ return { redis.call('ZCARD', p .. 'p:expires'), names }`);
 // user offline.
 const SCRIPTS: readonly RedisScript[] = [ONLINE, OFFLINE, REFRESH, LIST];
 
-/** OFFLINE scripts in flight at once while a node closes. */
-const CLOSE_IN_FLIGHT = 256;
+/** ONLINE and OFFLINE scripts in flight at once (also while a node closes). */
+const WRITES_IN_FLIGHT = 256;
 
 /** Users refreshed by one script at most: ~1.4 ms of Redis. */
 export const REFRESH_SLICE = 256;
@@ -123,6 +124,9 @@ export class RedisPresence implements Presence {
   readonly #prefix: string;
   // This node's users, so close() can take exactly them offline.
   readonly #held = new Set<string>();
+  readonly #writes = new Fifo<[RedisScript, (string | number)[]]>();
+  #writing = 0;
+  readonly #idlers: (() => void)[] = [];
 
   /**
    * Presence on a store's link, as a cluster node opens it: its scripts
@@ -162,12 +166,12 @@ export class RedisPresence implements Presence {
 
   online(user: string): void {
     this.#held.add(user);
-    this.#run(ONLINE, [this.#options.nodeId, this.#options.ttlMs, user]);
+    this.#write(ONLINE, [this.#options.nodeId, this.#options.ttlMs, user]);
   }
 
   offline(user: string): void {
     this.#held.delete(user);
-    this.#run(OFFLINE, [this.#options.nodeId, user]);
+    this.#write(OFFLINE, [this.#options.nodeId, user]);
   }
 
   refresh(users: readonly string[]): void {
@@ -180,7 +184,9 @@ export class RedisPresence implements Presence {
   async #refreshInSlices(users: readonly string[]): Promise<void> {
     const { nodeId, ttlMs } = this.#options;
     for (let i = 0; i < users.length; i += REFRESH_SLICE) {
-      const slice = users.slice(i, i + REFRESH_SLICE);
+      // Not those whose socket closed since: their entry is gone, a refresh would bring it back.
+      const slice = users.slice(i, i + REFRESH_SLICE).filter((user) => this.#held.has(user));
+      if (slice.length === 0) continue;
       if (await this.#run(REFRESH, [nodeId, ttlMs, ...slice]) === undefined) return;
     }
   }
@@ -200,14 +206,44 @@ export class RedisPresence implements Presence {
   }
 
   async close(): Promise<void> {
+    await this.#idle();
     // A few hundred at a time: all of a node's 19,000 at once overflowed the
     // client's queue (10,000 commands), and the rest stayed online until their ttl.
     await eachInFlight(
       [...this.#held],
-      CLOSE_IN_FLIGHT,
+      WRITES_IN_FLIGHT,
       (user) => this.#run(OFFLINE, [this.#options.nodeId, user]),
     );
     this.#held.clear();
+  }
+
+  // Sends in the order of the calls (a user's OFFLINE must not overtake their
+  // next ONLINE), at most WRITES_IN_FLIGHT at once: a node's 19,000 sockets
+  // closing at shutdown sent 19,000 at once and overflowed the client's queue.
+  #write(script: RedisScript, args: (string | number)[]): void {
+    this.#writes.push([script, args]);
+    this.#pump();
+  }
+
+  #pump(): void {
+    while (this.#writing < WRITES_IN_FLIGHT) {
+      const next = this.#writes.shift();
+      if (!next) break;
+      this.#writing++;
+      this.#run(...next).finally(() => {
+        this.#writing--;
+        this.#pump();
+      });
+    }
+    if (this.#writing === 0) { for (const resolve of this.#idlers.splice(0)) resolve(); }
+  }
+
+  // Settles once every write asked for so far has been answered.
+  #idle(): Promise<void> {
+    if (this.#writing === 0) return Promise.resolve();
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#idlers.push(resolve);
+    return promise;
   }
 
   #run(script: RedisScript, args: (string | number)[]): Promise<unknown> {

@@ -97,9 +97,12 @@ Deno.test("presence (redis): a long refresh goes in slices of REFRESH_SLICE user
     const info = String(await cluster.server.command(["INFO", "commandstats"]));
     return Number(info.match(/cmdstat_evalsha:calls=(\d+)/)?.[1] ?? 0);
   };
-  const before = await scripts();
-  cluster.nodeA.refresh(users); // entries missing: each is claimed
   const claimed = async () => Number(await cluster.server.command(["ZCARD", "im:p:expires"]));
+  for (const user of users) cluster.nodeA.online(user);
+  await waitUntil(async () => await claimed() === users.length);
+  await cluster.server.command(["FLUSHALL"]);
+  const before = await scripts();
+  cluster.nodeA.refresh(users); // entries lost: each is claimed back
   await waitUntil(async () => await claimed() === users.length);
   // Three slices, each its own script: Redis runs other clients' commands between them.
   assert.equal(await scripts() - before, 3);
@@ -126,4 +129,34 @@ Deno.test("presence (redis): close() takes more users offline than the client qu
   await cluster.nodeA.close();
   assert.equal(await online(), 0);
   assert.deepEqual(cluster.errors, []);
+});
+
+Deno.test("presence (redis): more sockets opening or closing at once than the client queues (10,000), in order", async () => {
+  await using cluster = await twoNodes();
+  const users = Array.from({ length: 10_500 }, (_, i) => `user_${i}`);
+  const online = async () => Number(await cluster.server.command(["ZCARD", "im:p:expires"]));
+  for (const user of users) cluster.nodeA.online(user);
+  await waitUntil(async () => await online() === users.length, 10_000);
+  // Every socket closes (a node shutting down), and one user comes straight back.
+  for (const user of users) cluster.nodeA.offline(user);
+  cluster.nodeA.online("user_7");
+  await waitUntil(async () => await online() === 1, 10_000);
+  assert.deepEqual(
+    (await cluster.nodeB.list({})).names,
+    ["user_7"],
+    "its ONLINE came after its OFFLINE",
+  );
+  assert.deepEqual(cluster.errors, []);
+});
+
+Deno.test("presence (redis): a refresh leaves out users whose socket closed since it was asked for", async () => {
+  await using cluster = await twoNodes();
+  cluster.nodeA.online("Ron_W");
+  cluster.nodeA.online("Harry");
+  await settle();
+  await cluster.server.command(["FLUSHALL"]); // entries lost: a refresh claims them back
+  cluster.nodeA.offline("Harry");
+  cluster.nodeA.refresh(["Ron_W", "Harry"]);
+  await settle();
+  assert.deepEqual((await cluster.nodeB.list({})).names, ["Ron_W"]);
 });
