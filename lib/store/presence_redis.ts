@@ -25,7 +25,6 @@ import type { NamePage, PageQuery } from "./directory.ts";
 import type { Presence } from "./presence.ts";
 import { DEFAULT_PREFIX, type RedisLink } from "./redis_shared.ts";
 import { Fifo } from "../util/fifo.ts";
-import { eachInFlight } from "../util/in_flight.ts";
 
 /** Options of {@linkcode RedisPresence}. */
 export interface RedisPresenceOptions {
@@ -100,7 +99,7 @@ return { redis.call('ZCARD', p .. 'p:expires'), names }`);
 // user offline.
 const SCRIPTS: readonly RedisScript[] = [ONLINE, OFFLINE, REFRESH, LIST];
 
-/** ONLINE and OFFLINE scripts in flight at once (also while a node closes). */
+/** ONLINE and OFFLINE scripts in flight at once. */
 const WRITES_IN_FLIGHT = 256;
 
 /** Users refreshed by one script at most: ~1.4 ms of Redis. */
@@ -206,20 +205,15 @@ export class RedisPresence implements Presence {
   }
 
   async close(): Promise<void> {
-    await this.#idle();
-    // A few hundred at a time: all of a node's 19,000 at once overflowed the
-    // client's queue (10,000 commands), and the rest stayed online until their ttl.
-    await eachInFlight(
-      [...this.#held],
-      WRITES_IN_FLIGHT,
-      (user) => this.#run(OFFLINE, [this.#options.nodeId, user]),
-    );
+    for (const user of this.#held) this.#write(OFFLINE, [this.#options.nodeId, user]);
     this.#held.clear();
+    await this.#idle();
   }
 
   // Sends in the order of the calls (a user's OFFLINE must not overtake their
   // next ONLINE), at most WRITES_IN_FLIGHT at once: a node's 19,000 sockets
-  // closing at shutdown sent 19,000 at once and overflowed the client's queue.
+  // closing at shutdown sent 19,000 at once and overflowed the client's queue
+  // (10,000 commands), and the users refused stayed online until their ttl.
   #write(script: RedisScript, args: (string | number)[]): void {
     this.#writes.push([script, args]);
     this.#pump();
