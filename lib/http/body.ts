@@ -44,7 +44,8 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
  * @throws {Failure} `unsupported_media_type`, `payload_too_large` or `bad_request`.
  */
 export async function readJsonBody(request: Request, maxBytes: number): Promise<JsonBody> {
-  const mediaType = request.headers.get("content-type")?.split(";")[0].trim().toLowerCase();
+  const type = request.headers.get("content-type");
+  const mediaType = type === "application/json" ? type : type?.split(";")[0].trim().toLowerCase();
   if (mediaType !== "application/json") {
     throw new Failure("unsupported_media_type", "Content-Type must be application/json");
   }

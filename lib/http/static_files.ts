@@ -9,6 +9,8 @@
  * @module
  */
 
+import { RequestTarget } from "./request_target.ts";
+
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   html: "text/html; charset=utf-8",
   css: "text/css; charset=utf-8",
@@ -93,7 +95,7 @@ export function createStaticHandler(root: URL): (request: Request) => Promise<Re
     if (request.method !== "GET" && request.method !== "HEAD") {
       return errorResponse(405, `${request.method} is not allowed here`, { allow: "GET, HEAD" });
     }
-    const segments = requestSegments(rawPathname(request.url));
+    const segments = requestSegments(new RequestTarget(request.url).pathname);
     if (!segments) return notFound();
     const file = await loadFile(base, segments, cache, realRoot ??= Deno.realPath(base));
     if (!file) return notFound();
@@ -111,20 +113,9 @@ export function createStaticHandler(root: URL): (request: Request) => Promise<Re
   };
 }
 
-// Deno.serve hands the request target over as sent, while `new URL()` would
-// resolve its dot segments (`/%2e%2e/` becomes `/`, `/../x` becomes `/x`).
-// The raw path is checked instead, so a traversal attempt is a 404 rather
-// than quietly rewritten; browsers never send dot segments.
-function rawPathname(url: string): string {
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  if (start < 0) return "/";
-  const path = url.slice(start);
-  const end = path.search(/[?#]/);
-  return end < 0 ? path : path.slice(0, end);
-}
-
-// Splits a URL path into decoded segments, or undefined when any segment is
-// unsafe: `.` and `..` in any encoding, dot files, empty segments (`//etc`),
+// Splits a URL path (the raw one, see request_target.ts, so a traversal
+// attempt is a 404 rather than quietly rewritten) into decoded segments, or
+// undefined when any segment is unsafe: `.` and `..` in any encoding, dot files, empty segments (`//etc`),
 // and segments hiding a separator (`..%2f..`, `%5c`) or a drive (`C:`).
 function requestSegments(pathname: string): string[] | undefined {
   const raw = pathname.split("/").slice(1);

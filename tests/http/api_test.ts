@@ -59,7 +59,10 @@ async function setup() {
     if (method === "GET" || method === "HEAD") body = undefined;
     const init: RequestInit & { duplex?: string } = { method, headers, body };
     if (body instanceof ReadableStream) init.duplex = "half";
-    const response = await handler(new Request(`http://x${path}`, init));
+    const request = new Request(`http://x${path}`, init);
+    // A Request normalises its URL; Deno.serve hands the target over as sent.
+    Object.defineProperty(request, "url", { value: `http://x${path}` });
+    const response = await handler(request);
     const text = await response.text();
     let parsed: Record<string, unknown> = {};
     try {
@@ -477,4 +480,37 @@ Deno.test("http api: paths outside /api/ go to the fallback", async () => {
     "/healthzz",
     "/web/app.js",
   ]);
+});
+
+Deno.test("http api: the Bearer token in any form the scheme allows, and only then", async () => {
+  const { call, login, assertAllJson } = await setup();
+  const sid = await login("Harry");
+  const withAuth = (authorization: string) =>
+    call("GET", "/api/users", { headers: { authorization } });
+  for (const value of [`Bearer ${sid}`, `bearer ${sid}`, `BEARER\t${sid}  `, `Bearer   ${sid}`]) {
+    assert.equal((await withAuth(value)).status, 200, JSON.stringify(value));
+  }
+  for (
+    const value of ["Bearer", "Bearer ", `Bearer${sid}`, `Bearer ${sid} x`, `Bearer ${sid}\u00ff`]
+  ) {
+    assert.equal((await withAuth(value)).status, 401, JSON.stringify(value));
+  }
+  // With no usable header, the query's sid counts.
+  assert.equal((await call("GET", `/api/users?sid=${sid}`)).status, 200);
+  assertAllJson();
+});
+
+Deno.test("http api: paths are matched as sent, dot segments included", async () => {
+  const { call, login, assertAllJson } = await setup();
+  const sid = await login("Harry");
+  assert.equal((await call("GET", "/api/users", { sid })).status, 200);
+  for (const path of ["/api/topics/../users", "/api/./users", "/api/users/"]) {
+    assert.equal((await call("GET", path, { sid })).status, 404, path);
+  }
+  // An escaped topic name is decoded once, then checked like any other.
+  assert.equal((await call("POST", "/api/topics", { sid, body: { topic: T } })).status, 200);
+  const escaped = `/api/topics/${encodeURIComponent(T).replace("_", "%5F")}/actions/join`;
+  assert.equal((await call("POST", escaped, { sid })).status, 200);
+  assert.equal((await call("POST", "/api/topics/../actions/join", { sid })).status, 400);
+  assertAllJson();
 });
