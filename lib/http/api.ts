@@ -35,6 +35,7 @@ import { type JsonBody, readJsonBody } from "./body.ts";
 import { clientAddress } from "./client_address.ts";
 import { originAllowed } from "./origin.ts";
 import { RequestTarget } from "./request_target.ts";
+import { sessionToken } from "./session_token.ts";
 import { createRouter } from "./router.ts";
 import type { Session } from "../core/sessions.ts";
 
@@ -389,7 +390,7 @@ function hash(bytes: Uint8Array): string {
 }
 
 async function authenticate(request: Request, target: RequestTarget, hub: Hub): Promise<Session> {
-  const sid = bearerToken(request.headers.get("authorization")) ?? target.query.get("sid");
+  const sid = sessionToken(request, target);
   const session = sid ? await hub.authenticate(sid) : undefined;
   if (!session) {
     throw new Failure(
@@ -398,27 +399,6 @@ async function authenticate(request: Request, target: RequestTarget, hub: Hub): 
     );
   }
   return session;
-}
-
-const BEARER = /^Bearer\s+(\S+)\s*$/i;
-
-// The token of `Bearer <token>`. The shape every client sends ("Bearer " and
-// printable ASCII) is checked without the regex, which showed in profiles.
-function bearerToken(header: string | null): string | undefined {
-  if (header === null) return undefined;
-  if (header.length > 7 && header.startsWith("Bearer ") && isPrintableAscii(header, 7)) {
-    return header.slice(7);
-  }
-  return header.match(BEARER)?.[1];
-}
-
-// No whitespace, control or non-ASCII character from `from` on.
-function isPrintableAscii(text: string, from: number): boolean {
-  for (let i = from; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code <= 32 || code >= 127) return false;
-  }
-  return true;
 }
 
 // A route on `/api/topics/{topic}...` that acts on the topic for the caller
