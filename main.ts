@@ -36,6 +36,11 @@ function fail(message: string): never {
 
 const LOOPBACK = /^(127\.|::1$|localhost$)/;
 
+function rootCause(error: unknown): unknown {
+  while (error instanceof Error && error.cause !== undefined) error = error.cause;
+  return error;
+}
+
 if (import.meta.main) {
   let config;
   try {
@@ -67,6 +72,8 @@ if (import.meta.main) {
   } catch (error) {
     if (error instanceof DataDirError) fail(error.message);
     if (error instanceof StoreUnavailableError) {
+      // A permission Deno lacks (a Unix socket's path) is a setting to fix, not an outage.
+      if (rootCause(error) instanceof Deno.errors.NotCapable) fail(error.message);
       // Not a bad setting: a supervisor may start it again once Redis is up.
       console.error(`huayi-im: ${error.message}`);
       Deno.exit(1);

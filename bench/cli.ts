@@ -63,6 +63,7 @@ export function parseArgs(args: string[]): Options {
     stepP99Ms: 50,
     compareMetrics: false,
     redisAof: "everysec",
+    redisUnix: false,
     given: new Set(),
     users: 1000,
     members: 1000,
@@ -116,6 +117,9 @@ export function parseArgs(args: string[]): Options {
         options.redisAof = aof;
         break;
       }
+      case "--redis-unix":
+        options.redisUnix = true;
+        break;
       case "--compare-metrics":
         options.compareMetrics = true;
         break;
@@ -186,8 +190,10 @@ export function parseArgs(args: string[]): Options {
     if (["restart", "default", "scaling"].includes(options.scenario)) {
       throw new Error("--cluster runs p2p, fanout, conns, offline or resume (one --scenario)");
     }
-  } else if (options.given.has("--redis-aof")) {
-    throw new Error("--redis-aof is a cluster's: add --cluster");
+  } else {
+    for (const flag of ["--redis-aof", "--redis-unix"]) {
+      if (options.given.has(flag)) throw new Error(`${flag} is a cluster's: add --cluster`);
+    }
   }
   if (compare) {
     if (options.given.has("--store") || options.given.has("--cluster")) {

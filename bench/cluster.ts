@@ -189,22 +189,27 @@ export class BenchRedis {
     readonly pid: number,
     readonly aof: RedisAof,
     readonly dir: string | undefined,
+    readonly unixSocket: boolean,
   ) {}
 
-  /** Starts `redis-server` on a free port of 127.0.0.1, not pinned to a CPU. */
-  static async start(aof: RedisAof): Promise<BenchRedis> {
+  /**
+   * Starts `redis-server` on a free port of 127.0.0.1, not pinned to a CPU;
+   * with `unixSocket` the nodes' {@linkcode BenchRedis.url} is its Unix socket.
+   */
+  static async start(aof: RedisAof, unixSocket = false): Promise<BenchRedis> {
     const dir = aof === "off"
       ? undefined
       : await Deno.makeTempDir({ prefix: "huayi-bench-redis-" });
-    const server = await RedisServer.start({ args: redisArgs(aof, dir) });
+    const server = await RedisServer.start({ args: redisArgs(aof, dir), unixSocket });
     const info = await server.command(["INFO", "server"]) as string;
     const pid = Number(info.match(/^process_id:(\d+)/m)?.[1]);
     if (!pid) throw new Error("redis-server did not say its process_id");
-    return new BenchRedis(server, pid, aof, dir);
+    return new BenchRedis(server, pid, aof, dir, unixSocket);
   }
 
+  /** Where the nodes connect: TCP, or the Unix socket if it was started with one. */
   get url(): string {
-    return this.server.url;
+    return this.unixSocket ? this.server.unixUrl : this.server.url;
   }
 
   async commandStats(): Promise<Map<string, CommandStat>> {
@@ -212,7 +217,7 @@ export class BenchRedis {
   }
 
   async stop(): Promise<void> {
-    await this.server.kill9();
+    await this.server[Symbol.asyncDispose]();
     if (this.dir) await Deno.remove(this.dir, { recursive: true }).catch(() => {});
   }
 }

@@ -104,7 +104,11 @@ async function record(rows: Row[], sha: string): Promise<void> {
       store: row.store,
       metrics: row.metrics ?? "on",
       ...(row.store === "redis"
-        ? { nodes: CLUSTER_NODES, redisAof: row.options.redisAof ?? "everysec" }
+        ? {
+          nodes: CLUSTER_NODES,
+          redisAof: row.options.redisAof ?? "everysec",
+          redisTransport: row.options.redisUnix ? "unix" : "tcp",
+        }
         : {}),
       parameters: { ...row.options, store: row.store },
       pinned: Child.pinned,

@@ -233,6 +233,9 @@ export function spawnServer(spec: ServerSpec): Child {
     return Child.spawn(0, BASELINE, ["0", host], false, ["--allow-net", ...profileFlags]);
   }
   const write = spec.store === "sqlite" && spec.dataDir ? [`--allow-write=${spec.dataDir}`] : [];
+  // Connecting to a Unix socket takes read and write permission on its path.
+  const socket = spec.node?.redisUrl.match(/^unix:\/\/([^?]+)/)?.[1];
+  if (socket) write.push(`--allow-write=${socket}`);
   const env = spec.node
     ? { IM_REDIS_URL: spec.node.redisUrl, IM_NODE_ID: spec.node.id }
     : undefined;
@@ -287,6 +290,8 @@ export interface RunSpec extends Omit<ServerSpec, "dataDir"> {
   expected: (results: WorkerResult[]) => number;
   /** Cluster (`store: "redis"`): Redis's persistence. */
   redisAof?: RedisAof;
+  /** Cluster: the nodes reach Redis through its Unix socket. */
+  redisUnix?: boolean;
 }
 
 /** How long a cluster run watches Redis with the sockets open and nothing sent (its idle rate). */
@@ -324,7 +329,9 @@ export async function measure(spec: RunSpec): Promise<ClusterFigures> {
   await waitForQuiet();
   const cluster = spec.target === "huayi" && spec.store === "redis";
   const dataDir = spec.target === "huayi" ? await freshDataDir(spec.store) : undefined;
-  const redis = cluster ? await BenchRedis.start(spec.redisAof ?? "everysec") : undefined;
+  const redis = cluster
+    ? await BenchRedis.start(spec.redisAof ?? "everysec", spec.redisUnix ?? false)
+    : undefined;
   const servers: Child[] = [];
   const workers: Child[] = [];
   try {

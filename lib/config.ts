@@ -66,7 +66,7 @@ export interface Config {
   logFormat: "text" | "json";
   /** The least severe events written. */
   logLevel: "debug" | "info" | "warn" | "error";
-  /** `redis://host:port[/db]`: the cluster's shared store; empty for a single node. */
+  /** `redis://host:port[/db]` or `unix:///path`: the cluster's shared store; empty for a single node. */
   redisUrl: string;
   /** This node's name in a cluster; empty for a random one. */
   nodeId: string;
@@ -334,7 +334,7 @@ const SETTINGS: readonly Setting[] = [
     flag: "--redis-url",
     fallback: "",
     meaning:
-      "redis://host:port[/db]: run as a node of a cluster sharing this Redis (empty: one node)",
+      "redis://host:port[/db] or unix:///path: run as a node of a cluster sharing this Redis (empty: one node)",
     parse: redisUrl,
   },
   {

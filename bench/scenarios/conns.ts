@@ -32,6 +32,7 @@ export function conns(target: Target, o: ScenarioOptions): Promise<Figures> {
     // silence limit stays well above the client's ping period.
     serverFlags: ["--probe-interval-ms", String(probeMs)],
     redisAof: o.redisAof,
+    redisUnix: o.redisUnix,
     windowMs: o.seconds * 1000,
     anyAddress: true,
     plans: (_url, nodes) =>

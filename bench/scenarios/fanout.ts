@@ -24,6 +24,7 @@ export function fanout(target: Target, o: ScenarioOptions): Promise<Figures> {
     v8Flags: o.serverV8Flags,
     serverFlags: [],
     redisAof: o.redisAof,
+    redisUnix: o.redisUnix,
     windowMs: o.seconds * 1000,
     plans: async (url, nodes) => {
       await createTopic(url, TOPIC);

@@ -32,6 +32,8 @@ export interface ScenarioOptions {
   serverV8Flags?: string;
   /** A cluster's Redis persistence (`store: "redis"`, `--cluster`). */
   redisAof?: RedisAof;
+  /** A cluster's nodes reach Redis through its Unix socket (`--redis-unix`), not TCP. */
+  redisUnix?: boolean;
 }
 
 /**

@@ -23,6 +23,7 @@ export function p2p(target: Target, o: ScenarioOptions): Promise<Figures> {
     v8Flags: o.serverV8Flags,
     serverFlags: [],
     redisAof: o.redisAof,
+    redisUnix: o.redisUnix,
     windowMs: o.seconds * 1000,
     plans: (url, nodes) => {
       // Pairs stay inside one generator, so each counts what it should receive;

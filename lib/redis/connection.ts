@@ -41,7 +41,7 @@ export interface RedisConnectionHandler {
 }
 
 interface Session {
-  conn: Deno.TcpConn;
+  conn: Deno.Conn;
   parser: RespParser;
   outbox: Uint8Array[];
   flushing: boolean;
@@ -275,18 +275,25 @@ export class RedisConnection {
   }
 
   async #attempt(): Promise<Session> {
-    const { hostname, port } = this.#address;
+    const address = this.#address;
     const timeoutMs = this.#options.connectTimeoutMs ?? 5000;
     const attempt = new AbortController();
     const abort = () => attempt.abort();
     const timer = setTimeout(abort, timeoutMs);
     this.#lifetime.signal.addEventListener("abort", abort);
-    let conn: Deno.TcpConn | undefined;
+    let conn: Deno.Conn | undefined;
     try {
-      conn = await Deno.connect({ hostname, port, signal: attempt.signal });
-      // Writes are already coalesced per event-loop iteration; Nagle would
-      // hold the next one back until Redis acknowledged the last.
-      conn.setNoDelay(true);
+      if (address.transport === "unix") {
+        // A local socket answers or refuses at once: no wait to bound.
+        conn = await Deno.connect({ transport: "unix", path: address.path });
+      } else {
+        const { hostname, port } = address;
+        const tcp = await Deno.connect({ hostname, port, signal: attempt.signal });
+        // Writes are already coalesced per event-loop iteration; Nagle would
+        // hold the next one back until Redis acknowledged the last.
+        tcp.setNoDelay(true);
+        conn = tcp;
+      }
       const opened = conn;
       attempt.signal.addEventListener("abort", () => closeQuietly(opened));
       const parser = await this.#handshake(conn);
@@ -297,7 +304,9 @@ export class RedisConnection {
       if (attempt.signal.aborted && !this.#closed) {
         throw new RedisTimeoutError("CONNECT", timeoutMs, false);
       }
-      throw new RedisConnectionError(`cannot connect to ${hostname}:${port}`, {
+      // The cause says why (refused, unknown host, a permission Deno lacks).
+      const why = error instanceof Error ? error.message : String(error);
+      throw new RedisConnectionError(`cannot connect to ${describe(address)}: ${why}`, {
         sent: false,
         cause: error,
       });
@@ -308,7 +317,7 @@ export class RedisConnection {
   }
 
   /** Sends HELLO/AUTH/SELECT and reads their replies before anyone else may write. */
-  async #handshake(conn: Deno.TcpConn): Promise<RespParser> {
+  async #handshake(conn: Deno.Conn): Promise<RespParser> {
     const parser = new RespParser();
     const { username, password, db } = this.#address;
     const commands: RedisArg[][] = [];
@@ -343,7 +352,12 @@ function closedError(sent = false): RedisConnectionError {
   return new RedisConnectionError("the Redis connection is closed", { sent });
 }
 
-function closeQuietly(conn: Deno.TcpConn): void {
+// Where a URL points, for messages (never with its password).
+function describe(address: RedisUrl): string {
+  return address.transport === "unix" ? address.path : `${address.hostname}:${address.port}`;
+}
+
+function closeQuietly(conn: Deno.Conn): void {
   try {
     conn.close();
   } catch {

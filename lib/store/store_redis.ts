@@ -15,7 +15,7 @@ import { RedisLink, type RedisLinkOptions } from "./redis_shared.ts";
 
 /** Options of {@linkcode openRedisStore}. */
 export interface RedisStoreOptions extends RedisLinkOptions {
-  /** `redis://host:port[/db]` (`IM_REDIS_URL`). */
+  /** `redis://host:port[/db]` or `unix:///path` (`IM_REDIS_URL`). */
   readonly url: string;
   /** This node's name (`IM_NODE_ID`), unique in the cluster. */
   readonly nodeId: string;

@@ -20,6 +20,12 @@ Deno.test("bench parseArgs: --cluster and --store redis, Huayi IM alone, the Red
     /off/,
   );
   assert.throws(() => parseArgs(["--scenario", "p2p", "--redis-aof", "off"]), /--cluster/);
+  assert.equal(cluster.redisUnix, false, "TCP unless asked");
+  assert.equal(parseArgs(["--scenario", "p2p", "--cluster", "--redis-unix"]).redisUnix, true);
+  assert.throws(
+    () => parseArgs(["--scenario", "p2p", "--redis-unix"]),
+    /--redis-unix is a cluster's/,
+  );
   assert.throws(
     () => parseArgs(["--cluster", "--scenario", "p2p", "--target", "baseline"]),
     /no baseline/,

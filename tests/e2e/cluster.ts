@@ -16,6 +16,8 @@ export interface ClusterOptions {
   flags?: ServerFlags;
   /** Persist Redis to disk (appendonly, fsync always), so a Redis restart keeps the data. */
   durable?: boolean;
+  /** The nodes reach Redis through its Unix socket (`unix://…`) instead of TCP. */
+  unixSocket?: boolean;
 }
 
 /** Redis and the nodes; disposing stops them all. */
@@ -36,8 +38,9 @@ export class TestCluster {
   static async start(options: ClusterOptions = {}): Promise<TestCluster> {
     const dir = options.durable ? await Deno.makeTempDir({ prefix: "huayi-redis-" }) : undefined;
     const args = dir ? ["--appendonly", "yes", "--appendfsync", "always", "--dir", dir] : [];
-    const redis = await RedisServer.start({ args });
-    const flags = { ...options.flags, "redis-url": redis.url };
+    const redis = await RedisServer.start({ args, unixSocket: options.unixSocket });
+    const url = options.unixSocket ? redis.unixUrl : redis.url;
+    const flags = { ...options.flags, "redis-url": url };
     const nodes = await Promise.all(
       Array.from(
         { length: options.nodes ?? 2 },
@@ -56,7 +59,7 @@ export class TestCluster {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await Promise.all(this.nodes.map((node) => node.stop()));
-    await this.redis.kill9();
+    await this.redis[Symbol.asyncDispose]();
     if (this.#dir) await Deno.remove(this.#dir, { recursive: true });
   }
 }

@@ -40,6 +40,25 @@ Deno.test("cluster: a sid works on every node; a message crosses nodes, with one
   );
 });
 
+Deno.test("cluster: nodes on Redis's Unix socket: a message crosses nodes, a login kicks across", async () => {
+  await using cluster = await TestCluster.start({ unixSocket: true });
+  const [a, b] = cluster.nodes;
+  // Every client but this check's own (over TCP) is a node's, on the socket.
+  const nodes = (await cluster.redis.command(["CLIENT", "LIST"]) as string).split("\n")
+    .filter((line) => line !== "" && !line.includes("cmd=client|list"));
+  assert.ok(nodes.length >= 4, `${nodes.length} node connections`);
+  for (const line of nodes) assert.match(line, / flags=[A-Za-z]*U/, line);
+  const harry = await login(a, "Harry");
+  const ron = await login(b, "Ron_W");
+  const socket = await TestSocket.open(a, ron, { since: 0 });
+  await socket.next(); // __resumed__
+  assert.equal((await sendDirect(b, harry, "Harry", ["Ron_W"], "over the socket")).status, 200);
+  const [frame] = await socket.take(1);
+  assert.deepEqual([frame.seq, frame.content], [1, "over the socket"]);
+  await login(b, "Ron_W");
+  assert.equal((await socket.closed).code, 4001);
+});
+
 Deno.test("cluster: a second login on another node closes the first socket with 4001 within 1 s", async () => {
   await using cluster = await TestCluster.start();
   const [a, b] = cluster.nodes;

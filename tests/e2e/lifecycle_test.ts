@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { RedisServer } from "../redis/redis_server.ts";
 import { api, expectSentinel, login, sendDirect, TestSocket } from "./client.ts";
 import { runMain, TestServer } from "./harness.ts";
 
@@ -54,6 +55,16 @@ Deno.test("start-up: bad settings stop with exit code 2 and a message naming the
     assert.equal(code, 2, `${args.join(" ")} ${JSON.stringify(env)}`);
     assert.match(stderr, names);
   }
+});
+
+Deno.test("start-up: a Redis Unix socket the process may not open is one line naming the grant, exit 2", async () => {
+  await using redis = await RedisServer.start({ unixSocket: true });
+  // runMain grants no write access, and a Unix socket needs it.
+  const { code, stderr } = await runMain(["--port", "0", "--redis-url", redis.unixUrl]);
+  assert.equal(code, 2, stderr);
+  const socket = redis.unixUrl.slice("unix://".length);
+  assert.match(stderr, new RegExp(`cannot connect to ${socket}: Requires write access`));
+  assert.equal(stderr.trim().split("\n").length, 1, stderr);
 });
 
 Deno.test("start-up: --help lists every setting and exits 0", async () => {

@@ -171,3 +171,27 @@ Deno.test("reconnect: kill -9 under 10,000 calls in flight settles every one, no
   );
   assert.deepEqual(echoes, Array.from({ length: 100 }, (_, i) => String(i)));
 });
+
+Deno.test("reconnect: over a Unix socket, with AUTH and SELECT, through a kill -9", async () => {
+  await using server = await RedisServer.start({ unixSocket: true, password: "s&cret" });
+  const url = `${server.unixUrl}?db=2&password=${encodeURIComponent("s&cret")}`;
+  let reconnects = 0;
+  await using client = await RedisClient.connect(url, {
+    backoff: FAST_BACKOFF,
+    observer: { onReconnect: () => reconnects++ },
+  });
+  const [ok, value, info] = await client.pipeline([["SET", "k", "v"], ["GET", "k"], [
+    "CLIENT",
+    "INFO",
+  ]]);
+  assert.deepEqual([ok, value], ["OK", "v"]);
+  // flags=U: a Unix-socket client; db=2: SELECT was sent (AUTH too, or nothing would answer).
+  assert.match(info as string, / flags=U db=2 /);
+  await server.kill9();
+  const whileDown = client.command(["SET", "after", "1"]);
+  await server.restart();
+  assert.equal(await whileDown, "OK");
+  assert.equal(await client.command(["GET", "after"]), "1");
+  assert.match(await client.command(["CLIENT", "INFO"]) as string, / flags=U db=2 /);
+  assert.equal(reconnects, 1);
+});

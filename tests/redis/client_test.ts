@@ -278,6 +278,13 @@ Deno.test("client: a first connection that fails rejects with RedisConnectionErr
     assert.ok(error.cause instanceof Deno.errors.ConnectionRefused);
     return true;
   });
+  const missing = `/nonexistent-huayi-${crypto.randomUUID()}/redis.sock`;
+  await assert.rejects(RedisClient.connect(`unix://${missing}`), (error) => {
+    assert.ok(error instanceof RedisConnectionError);
+    assert.equal(error.sent, false);
+    assert.match(error.message, new RegExp(`cannot connect to ${missing}: .*No such file`));
+    return true;
+  });
 });
 
 Deno.test("client: close() rejects calls in flight (sent) and later calls (not sent)", async () => {

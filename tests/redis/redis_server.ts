@@ -15,6 +15,8 @@ export interface RedisServerOptions {
   args?: string[];
   /** How long to wait for the first PONG. Default 5000 ms. */
   startTimeoutMs?: number;
+  /** Also listen on a Unix socket (its URL is {@linkcode RedisServer.unixUrl}). */
+  unixSocket?: boolean;
 }
 
 import { RedisError } from "../../lib/redis/errors.ts";
@@ -59,6 +61,16 @@ export class RedisServer implements AsyncDisposable {
   /** `redis://127.0.0.1:<port>`, without the password. */
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** `unix://<path>` of its Unix socket, when started with `unixSocket`. */
+  get unixUrl(): string {
+    if (!this.#options.unixSocket) throw new Error("started without a Unix socket");
+    return `unix://${this.#socketPath}`;
+  }
+
+  get #socketPath(): string {
+    return `${Deno.env.get("TMPDIR") ?? "/tmp"}/huayi-redis-${this.port}.sock`;
   }
 
   /** Whether the process is running (as far as this object knows). */
@@ -121,6 +133,9 @@ export class RedisServer implements AsyncDisposable {
     const args = ["--port", String(this.port), "--bind", "127.0.0.1"];
     args.push("--save", "", "--appendonly", "no");
     if (this.#options.password !== undefined) args.push("--requirepass", this.#options.password);
+    if (this.#options.unixSocket) {
+      args.push("--unixsocket", this.#socketPath, "--unixsocketperm", "700");
+    }
     args.push(...(this.#options.args ?? []));
     const child = new Deno.Command("redis-server", { args, stdout: "null", stderr: "null" })
       .spawn();
@@ -139,6 +154,8 @@ export class RedisServer implements AsyncDisposable {
    */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.kill9();
+    // After a kill the socket file stays behind (a clean stop removes it).
+    if (this.#options.unixSocket) await Deno.remove(this.#socketPath).catch(() => {});
   }
 
   async #signal(signal: Deno.Signal): Promise<void> {

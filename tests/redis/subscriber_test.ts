@@ -261,3 +261,25 @@ Deno.test("subscriber: close() rejects pending subscriptions and later calls", a
   await assert.rejects(subscriber.subscribe("again", () => {}), RedisConnectionError);
   assert.equal(subscriber.connected, false);
 });
+
+Deno.test("subscriber: over a Unix socket, messages arrive and survive a restart", async () => {
+  await using server = await RedisServer.start({ unixSocket: true });
+  await using subscriber = await RedisSubscriber.connect(server.unixUrl, {
+    protocol: 3,
+    backoff: FAST_BACKOFF,
+  });
+  await using publisher = await RedisClient.connect(server.unixUrl, { backoff: FAST_BACKOFF });
+  const inbox = new Inbox();
+  await subscriber.subscribe("room", inbox.handler);
+  assert.equal(await publisher.command(["PUBLISH", "room", "hello"]), 1);
+  assert.deepEqual(await inbox.take(1), [["hello", "room"]]);
+  await server.kill9();
+  await server.restart();
+  // Resubscribed on the new connection: a publish reaches it again.
+  await within((async () => {
+    while (await publisher.command(["PUBLISH", "room", "again"]) !== 1) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  })());
+  assert.deepEqual(await inbox.take(1), [["again", "room"]]);
+});
