@@ -115,8 +115,9 @@ export function createStaticHandler(root: URL): (request: Request) => Promise<Re
 
 // Splits a URL path (the raw one, see request_target.ts, so a traversal
 // attempt is a 404 rather than quietly rewritten) into decoded segments, or
-// undefined when any segment is unsafe: `.` and `..` in any encoding, dot files, empty segments (`//etc`),
-// and segments hiding a separator (`..%2f..`, `%5c`) or a drive (`C:`).
+// undefined when any segment is unsafe: `.` and `..` in any encoding, dot
+// files, empty segments (`//etc`), and segments hiding a separator
+// (`..%2f..`, `%5c`) or a drive (`C:`).
 function requestSegments(pathname: string): string[] | undefined {
   const raw = pathname.split("/").slice(1);
   if (raw.length === 0 || raw[raw.length - 1] === "") raw[raw.length - 1] = "index.html";
