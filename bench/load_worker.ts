@@ -63,6 +63,13 @@ export interface WorkerResult {
   /** Server `pong` probes received (each answered with an `ack`). */
   probes: number;
   latency: ReturnType<Histogram["toJSON"]>;
+  /**
+   * The same latency in two parts, from frames that carry the server's
+   * `sent-at` (v2 entry frames): send → the server's accept, and accept →
+   * the frame read here.
+   */
+  toServer: ReturnType<Histogram["toJSON"]>;
+  fromServer: ReturnType<Histogram["toJSON"]>;
   /** CPU seconds this process used over the load window (from `go` to the end of sending), and that window's wall time. */
   cpuSeconds: number;
   wallMs: number;
@@ -104,6 +111,8 @@ async function inBatches<T, R>(
 
 class Receivers {
   readonly latency = new Histogram();
+  readonly toServer = new Histogram();
+  readonly fromServer = new Histogram();
   received = 0;
   outOfOrder = 0;
   dropped = 0;
@@ -128,7 +137,13 @@ class Receivers {
       (payload, socket) => {
         if (!stamps.read(payload)) return this.#onOther(socket, decoder.decode(payload));
         const at = performance.now();
-        this.latency.record(performance.timeOrigin + at - stamps.sentAt);
+        const readAt = performance.timeOrigin + at;
+        this.latency.record(readAt - stamps.sentAt);
+        // sent-at has whole milliseconds: a part may read up to 1 ms off, never below 0.
+        if (!Number.isNaN(stamps.acceptedAt)) {
+          this.toServer.record(Math.max(0, stamps.acceptedAt - stamps.sentAt));
+          this.fromServer.record(Math.max(0, readAt - stamps.acceptedAt));
+        }
         if (stamps.seq <= lastSeq) this.outOfOrder++;
         lastSeq = stamps.seq;
         this.received++;
@@ -307,6 +322,8 @@ async function run(plan: WorkerPlan): Promise<WorkerResult> {
     connected: receivers.connected,
     probes: receivers.probes,
     latency: receivers.latency.toJSON(),
+    toServer: receivers.toServer.toJSON(),
+    fromServer: receivers.fromServer.toJSON(),
     cpuSeconds,
     wallMs,
     activeMs: Math.max(0, receivers.lastFrameAt - started),

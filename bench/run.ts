@@ -57,6 +57,15 @@ export interface Figures {
   p90: number;
   p99: number;
   max: number;
+  /**
+   * The latency's two parts, from frames that carry the server's `sent-at`
+   * (NaN for servers that send none: the baseline, v1): send → the server's
+   * accept, and accept → the generator's read.
+   */
+  toServerP50: number;
+  toServerP99: number;
+  fromServerP50: number;
+  fromServerP99: number;
   /** Server CPU over the measured window, percent of one core. */
   serverCpu: number;
   /** All generator processes together, percent of one core (they share CPU 1). */
@@ -558,9 +567,18 @@ function figures(
   },
   cores: Pick<Figures, "otherCpu" | "serverCoreCpu" | "generatorCoreCpu" | "interruptCpu">,
 ): Omit<Figures, "rssTimelineMb" | ServerHistogramFigures> {
-  const latency = new Histogram();
-  for (const result of results) latency.merge(result.latency);
-  const { p50, p90, p99, max } = latency.summary();
+  const merged = (pick: (r: WorkerResult) => ReturnType<Histogram["toJSON"]> | undefined) => {
+    const histogram = new Histogram();
+    for (const result of results) {
+      const part = pick(result);
+      if (part) histogram.merge(part);
+    }
+    return histogram.summary();
+  };
+  const { p50, p90, p99, max } = merged((r) => r.latency);
+  const toServer = merged((r) => r.toServer);
+  const fromServer = merged((r) => r.fromServer);
+
   const sum = (pick: (r: WorkerResult) => number) =>
     results.reduce((total, r) => total + pick(r), 0);
   const received = sum((r) => r.received);
@@ -583,6 +601,11 @@ function figures(
     p90,
     p99,
     max,
+    // An empty histogram's percentiles are NaN.
+    toServerP50: toServer.p50,
+    toServerP99: toServer.p99,
+    fromServerP50: fromServer.p50,
+    fromServerP99: fromServer.p99,
     serverCpu: cpuPercent(server.before, server.windowEnd),
     generatorCpu,
     ...cores,

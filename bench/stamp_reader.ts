@@ -9,6 +9,10 @@
  */
 
 const CONTENT = Array.from('"content":"', (c) => c.charCodeAt(0));
+// How a v2 entry frame ends: `…,"sent-at":<ms>,"seq":<n>}`, read backwards.
+const SEQ_KEY = Array.from(',"seq":', (c) => c.charCodeAt(0));
+const SENT_AT_KEY = Array.from('"sent-at":', (c) => c.charCodeAt(0));
+const CLOSE = 0x7d;
 const BAR = 0x7c;
 const DOT = 0x2e;
 const ZERO = 0x30;
@@ -23,7 +27,9 @@ const ZERO = 0x30;
  * import { StampReader } from "./stamp_reader.ts";
  * const reader = new StampReader();
  * reader.read(new TextEncoder().encode('{"content":"1700000000000.250|7|xx"}')); // true
- * // reader.sentAt === 1700000000000.25, reader.seq === 7
+ * // reader.sentAt === 1700000000000.25, reader.seq === 7, reader.acceptedAt is NaN (a v1 frame)
+ * reader.read(new TextEncoder().encode('{"content":"1700000000000|8|","sent-at":1700000000002,"seq":3}'));
+ * // reader.acceptedAt === 1700000000002: when the server accepted the send
  * ```
  */
 export class StampReader {
@@ -31,6 +37,8 @@ export class StampReader {
   sentAt = 0;
   /** The sequence number of the last frame read. */
   seq = 0;
+  /** The server's `sent-at` of the last frame read (ms since the epoch); NaN when it had none. */
+  acceptedAt = NaN;
   #start = -1;
 
   /** Reads a frame's stamp; false when the frame has no stamped content (a probe, a notice). */
@@ -59,8 +67,36 @@ export class StampReader {
     if (at >= payload.length) return false;
     this.sentAt = whole + fraction / scale;
     this.seq = seq;
+    this.acceptedAt = acceptedAt(payload);
     return true;
   }
+}
+
+// The `sent-at` of a frame that ends `,"sent-at":<ms>,"seq":<n>}`, else NaN.
+function acceptedAt(payload: Uint8Array): number {
+  let at = payload.length - 1;
+  if (payload[at] !== CLOSE) return NaN;
+  for (at--; at >= 0 && isDigit(payload[at]); at--);
+  at -= SEQ_KEY.length - 1;
+  if (!bytesAt(payload, at, SEQ_KEY)) return NaN;
+  let end = at;
+  for (at--; at >= 0 && isDigit(payload[at]); at--);
+  if (at === end - 1) return NaN;
+  const start = at + 1;
+  if (!bytesAt(payload, start - SENT_AT_KEY.length, SENT_AT_KEY)) return NaN;
+  let value = 0;
+  for (end = start; isDigit(payload[end]); end++) value = value * 10 + payload[end] - ZERO;
+  return value;
+}
+
+function isDigit(byte: number | undefined): boolean {
+  return byte !== undefined && byte >= ZERO && byte <= ZERO + 9;
+}
+
+function bytesAt(payload: Uint8Array, at: number, bytes: readonly number[]): boolean {
+  if (at < 0 || at + bytes.length > payload.length) return false;
+  for (let i = 0; i < bytes.length; i++) if (payload[at + i] !== bytes[i]) return false;
+  return true;
 }
 
 function contentAt(payload: Uint8Array, at: number): boolean {

@@ -243,6 +243,13 @@ export function warnings(rows: Row[]): string[] {
       );
     }
     out.push(...verdicts(label, target, f));
+    if (Number.isFinite(f.toServerP99)) {
+      out.push(
+        `${label} on ${target}: the latency in two parts (the server's sent-at, whole ms): ` +
+          `send → accepted p50 ${fmt(f.toServerP50, 1)}, p99 ${fmt(f.toServerP99, 1)} ms; ` +
+          `accepted → read p50 ${fmt(f.fromServerP50, 1)}, p99 ${fmt(f.fromServerP99, 1)} ms`,
+      );
+    }
     if (store === "redis") out.push(clusterNote(label, f));
   }
   out.push(...metricsOverhead(rows));

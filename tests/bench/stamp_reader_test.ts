@@ -26,3 +26,26 @@ Deno.test("bench StampReader: frames without a stamp are refused", () => {
   assert.equal(reader.read(frame("hello")), false, "no bar: not one of ours");
   assert.equal(reader.read(encode("")), false);
 });
+
+Deno.test("bench StampReader: the server's sent-at from a v2 frame's end, NaN without one", () => {
+  const reader = new StampReader();
+  const v2 = (tail: string) =>
+    encode(
+      `{"message-type":"message","from":"p2p_1","to":["p2p_2"],"topic":"",` +
+        `"content-type":"text/plain","content":"1795417815158.5|1|x",${tail}`,
+    );
+  assert.ok(reader.read(v2('"id":"AbC-12_x","sent-at":1795417815160,"seq":17}')));
+  assert.deepEqual([reader.sentAt, reader.seq, reader.acceptedAt], [
+    1795417815158.5,
+    1,
+    1795417815160,
+  ]);
+  assert.ok(reader.read(frame("1795417815159|2|")), "a v1 frame");
+  assert.ok(Number.isNaN(reader.acceptedAt));
+  for (
+    const tail of ['"sent-at":,"seq":3}', '"sent-at":5,"seq":}x', '"sent":5,"seq":3}', '"seq":3}']
+  ) {
+    assert.ok(reader.read(v2(tail)), tail);
+    assert.ok(Number.isNaN(reader.acceptedAt), tail);
+  }
+});

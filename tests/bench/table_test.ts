@@ -13,6 +13,10 @@ const figures = (over: Partial<Figures>): Figures => ({
   p90: 2,
   p99: 4,
   max: 9,
+  toServerP50: NaN,
+  toServerP99: NaN,
+  fromServerP50: NaN,
+  fromServerP99: NaN,
   serverCpu: 50,
   generatorCpu: 20,
   otherCpu: 0,
@@ -137,4 +141,13 @@ Deno.test("bench warnings: saturated generators and a busy machine are named", (
   assert.equal(found.length, 2);
   assert.match(found[0], /^p2p on huayi \(memory\): .*generator, not the server/);
   assert.match(found[1], /quiet machine/);
+});
+
+Deno.test("bench warnings: the latency's two parts when the frames carried sent-at, else nothing", () => {
+  assert.deepEqual(warnings([row("baseline", {})]), []);
+  const split = { toServerP50: 0.8, toServerP99: 58, fromServerP50: 2.1, fromServerP99: 9.3 };
+  assert.deepEqual(warnings([row("huayi", split)]), [
+    "p2p on huayi (memory): the latency in two parts (the server's sent-at, whole ms): " +
+    "send → accepted p50 0.8, p99 58 ms; accepted → read p50 2.1, p99 9.3 ms",
+  ]);
 });
