@@ -56,7 +56,7 @@ const STATUS: Record<FailureKind, number> = {
 /** A request that passed routing and authentication. */
 interface Context {
   readonly request: Request;
-  /** The client's address, as the socket saw it. */
+  /** The client's address: the peer's, or the proxy's `X-Forwarded-For` (read when asked). */
   readonly address: string;
   /** The path and query as sent. */
   readonly target: RequestTarget;
@@ -262,7 +262,6 @@ export function createApiHandler(
 ): (request: Request, address?: string) => Promise<Response> {
   const match = createRouter(routes(deps));
   return async (request, peer = "") => {
-    const address = clientAddress(request, peer);
     const target = new RequestTarget(request.url);
     const path = target.pathname;
     const isApi = path === "/healthz" || path.startsWith("/api/") || path === "/api" ||
@@ -300,7 +299,10 @@ export function createApiHandler(
         pattern,
         await route.handle({
           request,
-          address,
+          // Only the login limits ask: no X-Forwarded-For read for every send.
+          get address() {
+            return clientAddress(request, peer);
+          },
           target,
           params: found.params,
           session: session!,

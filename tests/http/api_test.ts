@@ -4,6 +4,7 @@ import { silentLogger } from "../../lib/telemetry/log.ts";
 import type { Session } from "../../lib/core/sessions.ts";
 import { createTestHub } from "../realtime/test_hub.ts";
 import { createAuthenticator } from "../../lib/auth/authenticator.ts";
+import { RateLimiter } from "../../lib/util/rate_limiter.ts";
 
 const MAX_BODY = 1000;
 const T = "philosophers_stone";
@@ -495,4 +496,41 @@ Deno.test("http api: paths are matched as sent, dot segments included", async ()
   assert.equal((await call("POST", escaped, { sid })).status, 200);
   assert.equal((await call("POST", "/api/topics/../actions/join", { sid })).status, 400);
   assertAllJson();
+});
+
+Deno.test("http api: login limits count the proxy's X-Forwarded-For client behind a loopback peer", async () => {
+  const { hub, directory } = createTestHub();
+  const handler = createApiHandler({
+    hub,
+    log: silentLogger,
+    authenticator: await createAuthenticator("open", "", directory),
+    maxBodyBytes: MAX_BODY,
+    maxConnections: 1000,
+    connections: () => 0,
+    allowedOrigins: [],
+    loginLimiter: new RateLimiter({ ratePerSecond: 0.001, burst: 2, maxKeys: 100, now: () => 0 }),
+    upgrade: () => json(500, {}),
+    fallback: () => json(404, {}),
+  });
+  const loginFrom = async (peer: string, forwarded?: string) => {
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    if (forwarded) headers["x-forwarded-for"] = forwarded;
+    const request = new Request("http://x/api/login", {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ username: "Harry" }),
+    });
+    return (await handler(request, peer)).status;
+  };
+  // Behind the proxy (a loopback peer) each forwarded client has its own budget of 2.
+  assert.deepEqual(
+    [await loginFrom("127.0.0.1", "203.0.113.9"), await loginFrom("127.0.0.1", "203.0.113.9")],
+    [200, 200],
+  );
+  assert.equal(await loginFrom("127.0.0.1", "203.0.113.9"), 429);
+  assert.equal(await loginFrom("127.0.0.1", "198.51.100.7"), 200, "another client behind it");
+  // A peer that is not the proxy is counted as itself, whatever it claims.
+  assert.equal(await loginFrom("192.0.2.1", "198.51.100.8"), 200);
+  assert.equal(await loginFrom("192.0.2.1", "198.51.100.9"), 200);
+  assert.equal(await loginFrom("192.0.2.1", "198.51.100.10"), 429);
 });
