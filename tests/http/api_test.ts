@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createApiHandler, json } from "../../lib/http/api.ts";
+import { type ApiDependencies, createApiHandler, json } from "../../lib/http/api.ts";
 import { silentLogger } from "../../lib/telemetry/log.ts";
 import type { Session } from "../../lib/core/sessions.ts";
 import { createTestHub } from "../realtime/test_hub.ts";
@@ -25,7 +25,7 @@ interface CallOptions {
   headers?: Record<string, string>;
 }
 
-async function setup() {
+async function setup(extra: Partial<ApiDependencies> = {}) {
   const { hub, directory } = createTestHub();
   const upgrades: Session[] = [];
   const fallbacks: string[] = [];
@@ -45,6 +45,7 @@ async function setup() {
       fallbacks.push(new URL(request.url).pathname);
       return new Response("<!doctype html>", { headers: { "content-type": "text/html" } });
     },
+    ...extra,
   });
   const apiReplies: { path: string; reply: Reply }[] = [];
 
@@ -90,7 +91,7 @@ async function setup() {
     }
   }
 
-  return { hub, call, login, upgrades, fallbacks, assertAllJson };
+  return { hub, handler, call, login, upgrades, fallbacks, assertAllJson };
 }
 
 const message = (from: string, extra: Record<string, unknown> = {}) => ({
@@ -499,18 +500,8 @@ Deno.test("http api: paths are matched as sent, dot segments included", async ()
 });
 
 Deno.test("http api: login limits count the proxy's X-Forwarded-For client behind a loopback peer", async () => {
-  const { hub, directory } = createTestHub();
-  const handler = createApiHandler({
-    hub,
-    log: silentLogger,
-    authenticator: await createAuthenticator("open", "", directory),
-    maxBodyBytes: MAX_BODY,
-    maxConnections: 1000,
-    connections: () => 0,
-    allowedOrigins: [],
+  const { handler } = await setup({
     loginLimiter: new RateLimiter({ ratePerSecond: 0.001, burst: 2, maxKeys: 100, now: () => 0 }),
-    upgrade: () => json(500, {}),
-    fallback: () => json(404, {}),
   });
   const loginFrom = async (peer: string, forwarded?: string) => {
     const headers: Record<string, string> = { "content-type": "application/json" };
