@@ -9,6 +9,7 @@
 import { Child } from "./child.ts";
 import { BenchRedis, commandDelta, type RedisAof, type RedisCost, redisCost } from "./cluster.ts";
 import { Histogram } from "./histogram.ts";
+import { parseRedisUrl } from "../lib/redis/url.ts";
 import type { WorkerPlan, WorkerResult } from "./load_worker.ts";
 import {
   addHistograms,
@@ -243,8 +244,8 @@ export function spawnServer(spec: ServerSpec): Child {
   }
   const write = spec.store === "sqlite" && spec.dataDir ? [`--allow-write=${spec.dataDir}`] : [];
   // Connecting to a Unix socket takes read and write permission on its path.
-  const socket = spec.node?.redisUrl.match(/^unix:\/\/([^?]+)/)?.[1];
-  if (socket) write.push(`--allow-write=${socket}`);
+  const redis = spec.node ? parseRedisUrl(spec.node.redisUrl) : undefined;
+  if (redis?.transport === "unix") write.push(`--allow-write=${redis.path}`);
   const env = spec.node
     ? { IM_REDIS_URL: spec.node.redisUrl, IM_NODE_ID: spec.node.id }
     : undefined;
@@ -567,12 +568,9 @@ function figures(
   },
   cores: Pick<Figures, "otherCpu" | "serverCoreCpu" | "generatorCoreCpu" | "interruptCpu">,
 ): Omit<Figures, "rssTimelineMb" | ServerHistogramFigures> {
-  const merged = (pick: (r: WorkerResult) => ReturnType<Histogram["toJSON"]> | undefined) => {
+  const merged = (pick: (r: WorkerResult) => ReturnType<Histogram["toJSON"]>) => {
     const histogram = new Histogram();
-    for (const result of results) {
-      const part = pick(result);
-      if (part) histogram.merge(part);
-    }
+    for (const result of results) histogram.merge(pick(result));
     return histogram.summary();
   };
   const { p50, p90, p99, max } = merged((r) => r.latency);

@@ -74,19 +74,21 @@ export class StampReader {
 
 // The `sent-at` of a frame that ends `,"sent-at":<ms>,"seq":<n>}`, else NaN.
 function acceptedAt(payload: Uint8Array): number {
-  let at = payload.length - 1;
-  if (payload[at] !== CLOSE) return NaN;
-  for (at--; at >= 0 && isDigit(payload[at]); at--);
-  at -= SEQ_KEY.length - 1;
-  if (!bytesAt(payload, at, SEQ_KEY)) return NaN;
-  let end = at;
-  for (at--; at >= 0 && isDigit(payload[at]); at--);
-  if (at === end - 1) return NaN;
-  const start = at + 1;
-  if (!bytesAt(payload, start - SENT_AT_KEY.length, SENT_AT_KEY)) return NaN;
+  if (payload[payload.length - 1] !== CLOSE) return NaN;
+  const seqKey = digitsBefore(payload, payload.length - 1) - SEQ_KEY.length;
+  if (!bytesAt(payload, seqKey, SEQ_KEY)) return NaN;
+  const digits = digitsBefore(payload, seqKey);
+  if (digits === seqKey || !bytesAt(payload, digits - SENT_AT_KEY.length, SENT_AT_KEY)) return NaN;
   let value = 0;
-  for (end = start; isDigit(payload[end]); end++) value = value * 10 + payload[end] - ZERO;
+  for (let at = digits; at < seqKey; at++) value = value * 10 + payload[at] - ZERO;
   return value;
+}
+
+// Where the run of digits that ends just before `end` begins.
+function digitsBefore(payload: Uint8Array, end: number): number {
+  let at = end;
+  while (at > 0 && isDigit(payload[at - 1])) at--;
+  return at;
 }
 
 function isDigit(byte: number | undefined): boolean {
