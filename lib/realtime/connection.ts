@@ -226,8 +226,10 @@ export class Connection {
 
   /**
    * Reads the mailbox again from the cursor: offers may have been missed
-   * (a cluster's wake-ups are best effort). Settles when that read is done
-   * (or one already under way was); it never rejects.
+   * (a cluster's wake-ups are best effort). Settles when the read it starts
+   * has caught up or filled the outbox, and at once when a read is already
+   * under way (that one reads on: the connection is marked behind). It never
+   * rejects.
    */
   resync(): Promise<void> {
     if (this.closed) return Promise.resolve();
