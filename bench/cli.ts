@@ -120,6 +120,9 @@ export function parseArgs(args: string[]): Options {
       case "--redis-unix":
         options.redisUnix = true;
         break;
+      case "--no-sockets":
+        options.noSockets = true;
+        break;
       case "--compare-metrics":
         options.compareMetrics = true;
         break;
@@ -179,6 +182,12 @@ export function parseArgs(args: string[]): Options {
   const known = [...Object.keys(SCENARIOS), "default", "scaling"];
   if (!known.includes(options.scenario)) {
     throw new Error(`--scenario is one of ${known.join(", ")}`);
+  }
+  if (options.noSockets && options.scenario !== "p2p") {
+    throw new Error("--no-sockets is p2p's (--scenario p2p)");
+  }
+  if (options.noSockets && options.step) {
+    throw new Error("--no-sockets delivers nothing, so it has no latency to --step by");
   }
   const cluster = options.stores[0] === "redis";
   if (cluster) {

@@ -50,6 +50,8 @@ export interface WorkerPlan {
   join?: string;
   /** Open the sockets with `?since=N` (v2 resume: `__resumed__`, then every entry after N). */
   since?: number;
+  /** False: the receivers log in but open no socket (every send waits in a mailbox). */
+  openSockets?: boolean;
 }
 
 /** What one generator process reports. */
@@ -260,7 +262,7 @@ async function run(plan: WorkerPlan): Promise<WorkerResult> {
     plan.receivers.map((user, i) => [user, nodes[plan.receiverNodes?.[i] ?? 0] ?? plan.url]),
   );
   await inBatches(
-    plan.receivers,
+    plan.openSockets === false ? [] : plan.receivers,
     200,
     (user) => receivers.open(socketUrl.get(user)!, sids.get(user)!, plan.since),
   );

@@ -54,6 +54,8 @@ export interface Figures {
   lost: number;
   outOfOrder: number;
   deliveredPerSecond: number;
+  /** Sends answered 200 per second of the generators' sending window. */
+  acceptedPerSecond: number;
   p50: number;
   p90: number;
   p99: number;
@@ -595,6 +597,7 @@ function figures(
     lost: Math.max(0, expected - received),
     outOfOrder: sum((r) => r.outOfOrder),
     deliveredPerSecond: activeMs > 0 ? (received * 1000) / activeMs : 0,
+    acceptedPerSecond: wallSeconds > 0 ? sum((r) => r.accepted) / wallSeconds : 0,
     p50,
     p90,
     p99,

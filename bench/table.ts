@@ -60,6 +60,8 @@ const COLUMNS: [
     (f) => fmt(f.deliveredPerSecond),
     (h, b) => ratio(h.deliveredPerSecond, b.deliveredPerSecond),
   ],
+  // Only where nothing was delivered (`--no-sockets`), so deliv/s says nothing of the load.
+  ["acc/s", (f) => f.received === 0 ? fmt(f.acceptedPerSecond) : "-", () => ""],
   ["lost", (f) => fmt(f.lost), () => ""],
   ["rej", (f) => fmt(f.rejected), () => ""],
   ["order", (f) => fmt(f.outOfOrder), () => ""],

@@ -34,6 +34,12 @@ export interface ScenarioOptions {
   redisAof?: RedisAof;
   /** A cluster's nodes reach Redis through its Unix socket (`--redis-unix`), not TCP. */
   redisUnix?: boolean;
+  /**
+   * p2p (`--no-sockets`): the users log in and send, but none opens a socket,
+   * so every send is stored and none delivered — the HTTP side and the store
+   * alone, without the delivery to sockets.
+   */
+  noSockets?: boolean;
 }
 
 /**

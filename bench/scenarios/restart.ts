@@ -96,6 +96,7 @@ const blank = (target: Target): Figures => ({
   lost: 0,
   outOfOrder: 0,
   deliveredPerSecond: NaN,
+  acceptedPerSecond: NaN,
   p50: NaN,
   p90: NaN,
   p99: NaN,

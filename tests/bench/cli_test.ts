@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 import { parseArgs, RESTART_BACKLOG, roundOrder, variantsFor } from "../../bench/cli.ts";
 import { huayiArgs } from "../../bench/run.ts";
 import { restartFlags } from "../../bench/scenarios/restart.ts";
+import { p2pExpected, p2pPlans } from "../../bench/scenarios/p2p.ts";
+import { names } from "../../bench/scenarios/options.ts";
+import type { WorkerResult } from "../../bench/load_worker.ts";
 
 Deno.test("bench parseArgs: the store, passthrough flags, and the defaults", () => {
   const plain = parseArgs([]);
@@ -114,4 +117,22 @@ Deno.test("bench huayiArgs: every flag the bench passes is one the server knows"
   assert.equal(config.maxConnections, 1010);
   assert.equal(config.store, "sqlite");
   assert.equal(config.sync, "full");
+});
+
+Deno.test("bench --no-sockets: p2p's users log in and send, nobody connects, nothing is expected", () => {
+  const o = parseArgs(["--scenario", "p2p", "--no-sockets", "--users", "8"]);
+  assert.equal(o.noSockets, true);
+  assert.equal(parseArgs(["--scenario", "p2p"]).noSockets, undefined);
+  assert.throws(() => parseArgs(["--scenario", "fanout", "--no-sockets"]), /p2p's/);
+  assert.throws(() => parseArgs(["--no-sockets"]), /p2p's/);
+  assert.throws(() => parseArgs(["--scenario", "p2p", "--no-sockets", "--step"]), /no latency/);
+  const url = "http://127.0.0.1:8080";
+  const plans = p2pPlans(o, url, [url]);
+  assert.deepEqual(plans.map((plan) => plan.openSockets), [false, false]);
+  assert.deepEqual(plans.flatMap((plan) => plan.receivers).sort(), names("p2p", 8).sort());
+  const connected = p2pPlans(parseArgs(["--scenario", "p2p", "--users", "8"]), url, [url]);
+  assert.deepEqual(connected.map((plan) => plan.openSockets), [true, true]);
+  const result = { accepted: 40 } as WorkerResult;
+  assert.equal(p2pExpected(o, [result, result]), 0);
+  assert.equal(p2pExpected({ ...o, noSockets: false }, [result, result]), 80);
 });

@@ -9,6 +9,7 @@ const figures = (over: Partial<Figures>): Figures => ({
   lost: 0,
   outOfOrder: 0,
   deliveredPerSecond: 1000,
+  acceptedPerSecond: 1000,
   p50: 1,
   p90: 2,
   p99: 4,
@@ -150,4 +151,16 @@ Deno.test("bench warnings: the latency's two parts when the frames carried sent-
     "p2p on huayi (memory): the latency in two parts (the server's sent-at, whole ms): " +
     "send → accepted p50 0.8, p99 58 ms; accepted → read p50 2.1, p99 9.3 ms",
   ]);
+});
+
+Deno.test("bench table: accepted per second only where nothing was delivered (--no-sockets)", () => {
+  const delivered = renderTable([row("huayi", {})]);
+  assert.ok(!cells(delivered[0]).includes("acc/s"), "a run with deliveries has no acc/s column");
+  const stored = renderTable([
+    row("huayi", { received: 0, expected: 0, deliveredPerSecond: 0, acceptedPerSecond: 5998.4 }),
+  ]);
+  const header = cells(stored[0]);
+  const at = header.indexOf("acc/s");
+  assert.ok(at > 0, "the column is there");
+  assert.equal(cells(stored[2])[at], "5,998");
 });
