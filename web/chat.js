@@ -347,6 +347,7 @@ export async function syncNewest(type, name) {
   const id = conversationId(type, name);
   if (current.loading.has(id)) return;
   current.loading.add(id);
+  let read = false;
   try {
     const { list, hasMore } = await current.api.history({
       ...conversationQuery(type, name),
@@ -366,6 +367,7 @@ export async function syncNewest(type, name) {
       current.history.setMore(id, hasMore);
     }
     current.synced.add(id);
+    read = true;
   } catch {
     // Shown from the cache; the next open tries again.
   } finally {
@@ -373,7 +375,7 @@ export async function syncNewest(type, name) {
   }
   if (chat === current) {
     renderAll();
-    fillViewport();
+    if (read) readOn();
   }
 }
 
@@ -395,6 +397,8 @@ export async function loadOlder() {
   }
   current.loading.add(id);
   renderOlderButton();
+  const shown = conversation.entries.length;
+  let added = 0;
   try {
     const { list, hasMore } = await current.api.history({
       ...conversationQuery(type, name),
@@ -404,6 +408,7 @@ export async function loadOlder() {
     if (chat !== current) return;
     for (const frame of list) file(frame, false);
     current.history.setMore(id, hasMore);
+    added = (current.history.get(id)?.entries.length ?? 0) - shown;
   } catch {
     // The button stays; the user can try again.
   } finally {
@@ -411,21 +416,28 @@ export async function loadOlder() {
   }
   if (chat === current) {
     renderAll();
-    fillViewport();
+    if (added > 0) readOn();
   }
 }
 
-// A conversation shorter than its pane cannot be scrolled up: read on until
-// it fills the pane or the server has no more.
-function fillViewport() {
+// Scrolled this close to the top, the reader is shown older messages.
+const NEAR_TOP_PX = 80;
+
+// After a page came: read on while the open conversation cannot be scrolled
+// up (shorter than its pane), or while the reader is at its top — a scroll
+// there while this page was on its way found the read busy and was dropped.
+// Never after a failure or an empty page: that would ask again at once, in a
+// loop, while the server is away (the button stays for the user).
+function readOn() {
   const list = $.messages;
   // A hidden pane (the list view on a phone) has no height and is not read.
-  if (list.clientHeight > 0 && list.scrollHeight <= list.clientHeight + 1) loadOlder();
+  if (list.clientHeight === 0) return;
+  if (list.scrollHeight <= list.clientHeight + 1 || list.scrollTop < NEAR_TOP_PX) loadOlder();
 }
 
 /** Loads older messages when the reader scrolls near the top of the conversation. */
 export function onMessagesScroll() {
-  if ($.messages.scrollTop < 80) loadOlder();
+  if ($.messages.scrollTop < NEAR_TOP_PX) loadOlder();
 }
 
 /**

@@ -23,6 +23,7 @@ interface EventParams {
   entry?: { level?: string; source?: string; text?: string };
   response?: { payloadData?: string };
   request?: { url?: string; method?: string };
+  requestId?: string;
 }
 
 /** A page attached over a flat CDP session. */
@@ -38,6 +39,8 @@ export class Page {
   /** HTTP requests' methods and URLs, once {@linkcode captureWebSocketFrames} was called. */
   readonly requests: { method: string; url: URL }[] = [];
   readonly #off: () => void;
+  // Fetch requests paused by holdRequests, waiting for its release.
+  #held: string[] | undefined;
 
   private constructor(cdp: CdpConnection, sessionId: string, targetId: string, contextId: string) {
     this.#cdp = cdp;
@@ -110,6 +113,26 @@ export class Page {
         };
       })();`,
     });
+  }
+
+  /**
+   * Holds back the page's requests whose URL matches `pattern` (a CDP
+   * `Fetch` pattern: `*` stands for any text) until the returned function
+   * is called, as a slow server would; it lets them go and stops holding.
+   */
+  async holdRequests(pattern: string): Promise<() => Promise<void>> {
+    this.#held = [];
+    await this.send("Fetch.enable", {
+      patterns: [{ urlPattern: pattern, requestStage: "Request" }],
+    });
+    return async () => {
+      const held = this.#held ?? [];
+      this.#held = undefined;
+      for (const requestId of held) {
+        await this.send("Fetch.continueRequest", { requestId }).catch(() => {});
+      }
+      await this.send("Fetch.disable");
+    };
   }
 
   /** Closes the page's newest WebSocket from the client side, as a network drop would. */
@@ -274,6 +297,9 @@ export class Page {
       this.frames.sent.push(params.response?.payloadData ?? "");
     } else if (event.method === "Network.webSocketFrameReceived") {
       this.frames.received.push(params.response?.payloadData ?? "");
+    } else if (event.method === "Fetch.requestPaused" && params.requestId) {
+      if (this.#held) this.#held.push(params.requestId);
+      else this.send("Fetch.continueRequest", { requestId: params.requestId }).catch(() => {});
     } else if (event.method === "Page.javascriptDialogOpening") {
       this.problems.push(`dialog: ${params.type} ${params.message}`);
       this.send("Page.handleJavaScriptDialog", { accept: false }).catch(() => {});
