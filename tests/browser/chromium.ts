@@ -159,4 +159,9 @@ export class Browser {
     await this.#stderrDone;
     await Deno.remove(this.#profile, { recursive: true }).catch(() => {});
   }
+
+  /** {@linkcode close}, for `await using browser = await Browser.launch(…)`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
 }

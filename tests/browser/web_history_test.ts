@@ -26,38 +26,33 @@ Deno.test({
   async fn() {
     assert.ok(chromium, "chromium is not installed (apt-get install -y chromium)");
     // Entries stop being replayed to sockets after 1 s: the page reads them from history.
-    const server = await TestServer.start({ "offline-ttl-ms": 1000 });
-    const browser = await Browser.launch(chromium);
-    try {
-      await login(server, "Ron_W");
-      const luna = await login(server, "Luna_L");
-      for (let i = 1; i <= 150; i++) {
-        await sendDirect(server, luna, "Luna_L", ["Ron_W"], `L${String(i).padStart(3, "0")}`);
-      }
-      await sleep(1_100);
-      const page = await browser.newPage();
-      await page.captureWebSocketFrames();
-      await loginAs(page, server.url, "Ron_W");
-      // The head start after connecting: the mailbox's newest 100, all Luna's.
-      await page.waitFor(`document.querySelector('${userItem("Luna_L")}') !== null`);
-      const release = await page.holdRequests("*/api/messages?*with=Luna_L*");
-      await page.click(userItem("Luna_L"));
-      await page.waitFor(`${COUNT} === 100`);
-      // The conversation's newest page is held back; the reader scrolls up meanwhile.
-      await page.evaluate(TO_TOP);
-      await sleep(300);
-      assert.equal(await page.evaluate(COUNT), 100, "nothing older while the read is held");
-      await release();
-      await page.waitFor(`${COUNT} > 100`, 5_000);
-      const older = page.requests.filter((r) =>
-        r.url.pathname === "/api/messages" && r.url.searchParams.has("before")
-      );
-      assert.ok(older.length >= 1, "an older page was asked for");
-      assert.deepEqual(page.problems, []);
-    } finally {
-      await browser.close();
-      await server.stop();
+    await using server = await TestServer.start({ "offline-ttl-ms": 1000 });
+    await using browser = await Browser.launch(chromium);
+    await login(server, "Ron_W");
+    const luna = await login(server, "Luna_L");
+    for (let i = 1; i <= 150; i++) {
+      await sendDirect(server, luna, "Luna_L", ["Ron_W"], `L${String(i).padStart(3, "0")}`);
     }
+    await sleep(1_100);
+    const page = await browser.newPage();
+    await page.captureWebSocketFrames();
+    await loginAs(page, server.url, "Ron_W");
+    // The head start after connecting: the mailbox's newest 100, all Luna's.
+    await page.waitFor(`document.querySelector('${userItem("Luna_L")}') !== null`);
+    const release = await page.holdRequests("*/api/messages?*with=Luna_L*");
+    await page.click(userItem("Luna_L"));
+    await page.waitFor(`${COUNT} === 100`);
+    // The conversation's newest page is held back; the reader scrolls up meanwhile.
+    await page.evaluate(TO_TOP);
+    await sleep(300);
+    assert.equal(await page.evaluate(COUNT), 100, "nothing older while the read is held");
+    await release();
+    await page.waitFor(`${COUNT} > 100`, 5_000);
+    const older = page.requests.filter((r) =>
+      r.url.pathname === "/api/messages" && r.url.searchParams.has("before")
+    );
+    assert.ok(older.length >= 1, "an older page was asked for");
+    assert.deepEqual(page.problems, []);
   },
 });
 
@@ -66,27 +61,21 @@ Deno.test({
   ignore,
   async fn() {
     assert.ok(chromium, "chromium is not installed (apt-get install -y chromium)");
-    const server = await TestServer.start();
-    const browser = await Browser.launch(chromium);
-    try {
-      const page = await browser.newPage();
-      await page.captureWebSocketFrames();
-      await loginAs(page, server.url, "Ron_W");
-      const harry = await login(server, "Harry");
-      await sendDirect(server, harry, "Harry", ["Ron_W"], "one line: shorter than the pane");
-      await page.waitFor(`document.querySelector('${userItem("Harry")}') !== null`);
-      // The server cannot be reached; opening the conversation asks for its newest page.
-      await page.setOffline(true);
-      const before = page.requests.length;
-      await page.click(userItem("Harry"));
-      await sleep(1_000);
-      const reads = page.requests.slice(before).filter((r) => r.url.pathname === "/api/messages");
-      assert.ok(reads.length >= 1, "the open asked for the newest page");
-      assert.ok(reads.length <= 2, `${reads.length} reads in 1 s while the server was away`);
-      await page.setOffline(false);
-    } finally {
-      await browser.close();
-      await server.stop();
-    }
+    await using server = await TestServer.start();
+    await using browser = await Browser.launch(chromium);
+    const page = await browser.newPage();
+    await page.captureWebSocketFrames();
+    await loginAs(page, server.url, "Ron_W");
+    const harry = await login(server, "Harry");
+    await sendDirect(server, harry, "Harry", ["Ron_W"], "one line: shorter than the pane");
+    await page.waitFor(`document.querySelector('${userItem("Harry")}') !== null`);
+    // The server cannot be reached; opening the conversation asks for its newest page.
+    await page.setOffline(true);
+    const before = page.requests.length;
+    await page.click(userItem("Harry"));
+    await sleep(1_000);
+    const reads = page.requests.slice(before).filter((r) => r.url.pathname === "/api/messages");
+    assert.ok(reads.length >= 1, "the open asked for the newest page");
+    assert.ok(reads.length <= 2, `${reads.length} reads in 1 s while the server was away`);
   },
 });
