@@ -263,7 +263,7 @@ export function routes(deps: ApiDependencies): Route[] {
  */
 export function createApiHandler(
   deps: ApiDependencies,
-): (request: Request, address?: string) => Promise<Response> {
+): (request: Request, peer?: string) => Promise<Response> {
   const match = createRouter(routes(deps));
   return async (request, peer = "") => {
     const target = new RequestTarget(request.url);
