@@ -57,3 +57,36 @@ Deno.test("Records gives memory back once a large backlog has drained", () => {
     assert.equal(records.get(i, 0), records.get(i - 1, 0) + 1);
   }
 });
+
+Deno.test("Records past one page grows a page at a time, never copying what it holds", () => {
+  const records = new Records(2);
+  for (let n = 0; n < 4096; n++) push(records, n, n);
+  assert.equal(records.capacity, 4096);
+  push(records, 4096, 4096);
+  // A doubling would have made room for 8,192 by copying all 4,096.
+  assert.equal(records.capacity, 2 * 4096);
+  for (let n = 4097; n < 3 * 4096 + 5; n++) push(records, n, -n);
+  assert.equal(records.capacity, 4 * 4096);
+  assert.deepEqual(values(records).slice(4095, 4098), [[4095, 4095], [4096, 4096], [4097, -4097]]);
+});
+
+Deno.test("Records shifts and filters across pages, and gives the pages back", () => {
+  const records = new Records(2);
+  const total = 5 * 4096 + 17;
+  for (let n = 0; n < total; n++) push(records, n, n * 2);
+  records.shift(2 * 4096 + 3);
+  assert.equal(records.length, total - (2 * 4096 + 3));
+  assert.deepEqual(values(records)[0], [2 * 4096 + 3, 2 * (2 * 4096 + 3)]);
+  // The two pages the front passed are gone.
+  assert.equal(records.capacity, 4 * 4096);
+  records.retain((i) => records.get(i, 0) % 1000 === 0);
+  const kept = values(records).map(([a]) => a);
+  assert.deepEqual(kept, Array.from({ length: 12 }, (_, i) => (i + 9) * 1000));
+  assert.ok(records.capacity <= 64, `capacity ${records.capacity} after filtering down to 12`);
+  for (let n = 0; n < 5000; n++) push(records, total + n, 0);
+  assert.equal(records.length, 12 + 5000);
+  assert.equal(records.get(12 + 4999, 0), total + 4999);
+  records.shift(records.length);
+  assert.equal(records.length, 0);
+  assert.ok(records.capacity < 4096);
+});
