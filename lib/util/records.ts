@@ -114,23 +114,22 @@ export class Records {
       kept++;
     }
     this.#length = kept;
+    // Pages past the new back hold nothing any more.
+    if (kept > 0) this.#pages.length = ((this.#head + kept - 1) >> PAGE_SHIFT) + 1;
     this.#dropEmpty();
   }
 
-  // Pages the front has passed, and pages past the back, go; a queue that
-  // held a large backlog once so gives its room back as it drains.
+  // Pages the front has passed go, and a lone page mostly empty shrinks: a
+  // queue that held a large backlog once gives its room back as it drains.
   #dropEmpty(): void {
     const pages = this.#pages;
     if (this.#length === 0) {
       this.#head = 0;
       pages.length = 1;
-    } else {
-      const dead = Math.min(this.#head >> PAGE_SHIFT, pages.length - 1);
-      if (dead > 0) {
-        pages.splice(0, dead);
-        this.#head -= dead * PAGE;
-      }
-      pages.length = Math.max(1, ((this.#head + this.#length - 1) >> PAGE_SHIFT) + 1);
+    } else if (this.#head >= PAGE) {
+      const passed = this.#head >> PAGE_SHIFT;
+      pages.splice(0, passed);
+      this.#head -= passed * PAGE;
     }
     if (pages.length === 1) {
       const capacity = pages[0].length / this.#stride;

@@ -90,3 +90,45 @@ Deno.test("Records shifts and filters across pages, and gives the pages back", (
   assert.equal(records.length, 0);
   assert.ok(records.capacity < 4096);
 });
+
+Deno.test("Records matches a plain array through random pushes, shifts and filters", () => {
+  // A fixed-seed generator (xorshift), so a failure repeats.
+  let seed = 0x2545f491;
+  const random = (n: number) => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
+  };
+  const records = new Records(2);
+  let model: number[] = [];
+  let next = 0;
+  let longest = 0;
+  for (let step = 0; step < 20_000; step++) {
+    const op = random(100);
+    if (op < 70) {
+      for (let n = random(900); n > 0; n--, next++) {
+        push(records, next, -next);
+        model.push(next);
+      }
+    } else if (op < 95) {
+      const count = random(model.length + 200);
+      records.shift(count);
+      model = model.slice(count);
+    } else {
+      const mod = 2 + random(5);
+      records.retain((i) => records.get(i, 0) % mod !== 0);
+      model = model.filter((v) => v % mod !== 0);
+    }
+    assert.equal(records.length, model.length);
+    longest = Math.max(longest, model.length);
+    if (model.length > 0) {
+      const i = random(model.length);
+      assert.deepEqual([records.get(i, 0), records.get(i, 1)], [model[i], -model[i]]);
+      assert.equal(records.get(model.length - 1, 0), model.at(-1));
+    }
+  }
+  assert.deepEqual(values(records).map(([a]) => a), model);
+  // It went through several pages, not only the small first one.
+  assert.ok(longest > 3 * 4096, `longest ${longest}`);
+});
