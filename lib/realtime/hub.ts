@@ -377,6 +377,39 @@ export class Hub {
     return tracing.span("im.send", attributes, () => this.#send(request, idempotency));
   }
 
+  /** Whether {@linkcode Hub.sendAs} can check a sid and append in one step. */
+  get checksSessionsOnSend(): boolean {
+    return this.#mailbox.checksSessions === true;
+  }
+
+  /**
+   * Sends `request` as {@linkcode Hub.send} does, with `sid` checked in the
+   * same step as the append (see {@linkcode Hub.checksSessionsOnSend}): a
+   * one-to-one send then costs one round trip to the store instead of a
+   * session check and an append. Resolves `undefined`, having changed
+   * nothing, when `sid` is not vouched for as `request.from`'s live session:
+   * then authenticate and {@linkcode Hub.send}, which give the exact answer.
+   */
+  async sendAs(
+    sid: string,
+    request: SendRequest,
+    idempotency?: { key: string; bodyHash: string },
+  ): Promise<Accepted | undefined> {
+    if (request.kind !== "direct" || !this.checksSessionsOnSend) return undefined;
+    const { message, recipients } = compose(request, this.#now());
+    const result = await this.#mailbox.append({
+      message,
+      recipients,
+      ownCopy: true,
+      idempotency,
+      sid,
+    });
+    if (result.kind === "unverified") return undefined;
+    this.#directory.touch({ sid, username: request.from, lastSeen: this.#now() });
+    if (result.kind === "appended") this.#options.metrics?.acceptedDirect.inc();
+    return outcome(result, message);
+  }
+
   async #send(
     request: SendRequest,
     idempotency?: { key: string; bodyHash: string },

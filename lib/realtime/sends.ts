@@ -102,5 +102,8 @@ export function outcome(result: AppendResult, message: Pick<Message, "id" | "sen
       throw new Failure("too_many_requests", "the message store is full", {
         reason: "store_full",
       });
+    case "unverified":
+      // The hub answers it by checking the session the long way.
+      throw new Error("an unverified append reached outcome()");
   }
 }

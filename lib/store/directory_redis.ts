@@ -238,7 +238,10 @@ export class RedisDirectory implements Directory {
   touch(session: Session): void {
     const now = this.#now();
     session.lastSeen = now;
-    const live = this.#remember(session, this.#live.get(session.sid)?.persisted ?? 0);
+    // The object handed out for this sid stays the one remembered (a socket holds it).
+    const known = this.#live.get(session.sid);
+    if (known) known.session.lastSeen = now;
+    const live = this.#remember(known?.session ?? session, known?.persisted ?? 0);
     if (now - live.persisted < this.#persistEveryMs) return;
     live.persisted = now;
     // Only a sign of life: a failed write is made up by the next one.

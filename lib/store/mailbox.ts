@@ -43,6 +43,13 @@ export interface AppendRequest {
   readonly ownCopy: boolean;
   /** A client's `Idempotency-Key`, scoped to the sender, with a hash of the body. */
   readonly idempotency?: { readonly key: string; readonly bodyHash: string };
+  /**
+   * The sid the send came with, not yet checked: the append then happens
+   * only if it is the live session of `message.from`, checked in the same
+   * atomic step (otherwise `unverified`, and nothing changes). Given only
+   * to an engine whose {@linkcode Mailbox.checksSessions} is true.
+   */
+  readonly sid?: string;
 }
 
 /** What became of an {@linkcode AppendRequest}. */
@@ -64,7 +71,13 @@ export type AppendResult =
   /** A recipient would be a new mailbox past `maxMailboxes`: nothing was appended. */
   | { readonly kind: "mailboxes_full" }
   /** The store holds `maxBytes` and nothing old enough could be trimmed: nothing was appended. */
-  | { readonly kind: "store_full" };
+  | { readonly kind: "store_full" }
+  /**
+   * `sid` could not be vouched for (no such session, another user's, or idle
+   * as far as the engine knows): nothing was appended; check the session the
+   * long way and send again.
+   */
+  | { readonly kind: "unverified" };
 
 /** Where a resuming socket starts: the `__resumed__` notice's numbers. */
 export interface Resume {
@@ -169,6 +182,13 @@ export interface MailboxOptions {
 
 /** The per-user ordered log of entries. */
 export interface Mailbox {
+  /**
+   * Whether {@linkcode AppendRequest.sid} is checked with the append: true
+   * for an engine that keeps the sessions beside the mailboxes (Redis), so
+   * a send needs one round trip instead of a session check and then the
+   * append.
+   */
+  readonly checksSessions?: boolean;
   /**
    * Appends a message to every recipient's mailbox and the sender's copy,
    * atomically, or refuses it whole.

@@ -85,8 +85,16 @@ export interface RedisMailboxOptions extends MailboxOptions {
   readonly appendTimeoutMs?: number;
   /** How often consumed cursors are written. Default 200 ms. */
   readonly cursorFlushMs?: number;
+  /**
+   * The directory's session TTL: an append's `sid` last seen longer ago is
+   * `unverified` (the long way then ends the session or finds it alive).
+   * Default 1 day (the server's default).
+   */
+  readonly sessionTtlMs?: number;
 }
 
+// The directory's default session TTL.
+const SESSION_TTL_MS = 86_400_000;
 // Bounded work per script call, so none holds Redis for long.
 const SWEEP_BUDGET = 2_000;
 const PURGE_BUDGET = 2_000;
@@ -115,6 +123,7 @@ const NEAR_FULL = 0.9;
  * ```
  */
 export class RedisMailbox implements Mailbox {
+  readonly checksSessions = true;
   readonly #link: RedisLink;
   readonly #owned: boolean;
   readonly #options: RedisMailboxOptions;
@@ -196,11 +205,13 @@ export class RedisMailbox implements Mailbox {
     if (bytes >= this.#options.maxBytes * NEAR_FULL || this.#cursors.holdsAny(request.recipients)) {
       this.#cursors.flush();
     }
+    const now = this.#now();
     const args = appendArgs(request, {
       ...this.#options,
       prefix: this.#prefix,
       nodeId: this.#nodeId,
-      now: this.#now(),
+      now,
+      seenAfter: now - (this.#options.sessionTtlMs ?? SESSION_TTL_MS),
     });
     const total = this.#options.appendTimeoutMs ?? 4000;
     const deadline = performance.now() + total;
@@ -266,6 +277,8 @@ export class RedisMailbox implements Mailbox {
         return { kind: "mailboxes_full" };
       case "store_full":
         return { kind: "store_full" };
+      case "unverified":
+        return { kind: "unverified" };
       case "fenced":
         throw new StoreUnavailableError(
           "not_applied",

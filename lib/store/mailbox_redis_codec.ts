@@ -27,6 +27,8 @@ export interface AppendContext
   readonly nodeId: string;
   /** The caller's clock now (expiry of receipts and of undelivered entries). */
   readonly now: number;
+  /** A session last seen at or before this is idle (`request.sid`'s check). */
+  readonly seenAfter?: number;
 }
 
 /**
@@ -76,6 +78,8 @@ export function appendArgs(request: AppendRequest, context: AppendContext): (str
     idempotency?.bodyHash ?? "",
     kind === "topic" ? topic : "",
     TRIM_BUDGET,
+    request.sid ?? "",
+    context.seenAfter ?? 0,
     ...recipients,
   ];
 }

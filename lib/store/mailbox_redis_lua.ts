@@ -26,9 +26,12 @@
  * ## Scripts (ARGV[1] is always the prefix)
  *
  * - {@linkcode APPEND}: `node id sentAt now tail bytes kRecv xRecv kOwn xOwn from offlineTtl
- *   mailboxMax maxBytes maxMailboxes receiptKey bodyHash topic trimBudget recipient…`.
+ *   mailboxMax maxBytes maxMailboxes receiptKey bodyHash topic trimBudget sid seenAfter
+ *   recipient…`.
  *   A message id seen before answers `dup meta` (its first result), `gone meta`
- *   (appended, then removed) or `fenced`, and changes nothing; then the receipt
+ *   (appended, then removed) or `fenced`, and changes nothing; then, with a
+ *   `sid`, `unverified` unless it is the sender's session (`d:s:<sid>`, the
+ *   directory's) last seen after `seenAfter` (`d:sessions`); then the receipt
  *   (`replayed id sentAt`, `key_conflict`), the caps (`mailbox_full user`,
  *   `mailboxes_full`, `store_full` after trimming what it may), and finally
  *   `appended meta`. Replies end with the four stats.
@@ -159,6 +162,13 @@ local before = prior(id)
 if before then return withStats(before) end
 local from = now - tonumber(ARGV[13])
 local sender = ARGV[12]
+if ARGV[21] ~= '' then
+  local seen = redis.call('ZSCORE', P .. 'd:sessions', ARGV[21])
+  if not seen or tonumber(seen) <= tonumber(ARGV[22])
+      or redis.call('GET', P .. 'd:s:' .. ARGV[21]) ~= sender then
+    return withStats({'unverified'})
+  end
+end
 local rkey
 if ARGV[17] ~= '' then
   rkey = P .. 'r:' .. sender .. ':' .. ARGV[17]
@@ -173,7 +183,7 @@ if ARGV[17] ~= '' then
 end
 local max = tonumber(ARGV[14])
 local fresh, newBoxes = {}, 0
-for i = 21, #ARGV do
+for i = 23, #ARGV do
   local user = ARGV[i]
   -- Only an existing mailbox has an unread list: while it has one, no HGET.
   local n = redis.call('LLEN', nkey(user))
@@ -235,7 +245,7 @@ local function add(user, k, x, isOwn)
   if not isOwn then redis.call('RPUSH', nkey(user), seq .. ':' .. sent) end
   holders[#holders + 1] = user .. ',' .. seq .. ',' .. (isOwn and '1' or '0')
 end
-for i = 21, #ARGV do add(ARGV[i], ARGV[8], ARGV[9], false) end
+for i = 23, #ARGV do add(ARGV[i], ARGV[8], ARGV[9], false) end
 if own then add(sender, ARGV[10], ARGV[11], true) end
 local list = table.concat(holders, ';')
 local meta = sent .. '|' .. ARGV[7] .. '|' .. ARGV[19] .. '|' .. list

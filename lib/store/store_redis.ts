@@ -73,7 +73,12 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
   const link = await RedisLink.connect(options.url, options);
   try {
     const { prefix, nodeId } = options;
-    const mailbox = await RedisMailbox.open(link, { ...options.mailbox, prefix, nodeId });
+    const mailbox = await RedisMailbox.open(link, {
+      sessionTtlMs: options.directory.sessionTtlMs,
+      ...options.mailbox,
+      prefix,
+      nodeId,
+    });
     const directory = await RedisDirectory.open(link, { ...options.directory, prefix, nodeId });
     const presence = await RedisPresence.open(link, {
       nodeId,

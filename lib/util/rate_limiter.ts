@@ -161,6 +161,32 @@ export class RateLimiter {
   }
 
   /**
+   * Gives back `cost` tokens taken from `key` for work that did not happen
+   * after all (a bucket never holds more than `burst`).
+   *
+   * @example Usage
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { RateLimiter } from "./rate_limiter.ts";
+   *
+   * const limiter = new RateLimiter({ ratePerSecond: 1, burst: 1, maxKeys: 10, now: () => 0 });
+   * limiter.take("alice");
+   * limiter.give("alice");
+   * assert.deepEqual(limiter.take("alice"), { ok: true });
+   * ```
+   *
+   * @param key The bucket the tokens were taken from.
+   * @param cost Tokens to give back.
+   */
+  give(key: string, cost = 1): void {
+    const bucket = this.#buckets.get(key);
+    if (!bucket) return;
+    const now = this.#now();
+    bucket.tokens = Math.min(this.#burst, this.#tokensAt(bucket, now) + cost);
+    bucket.at = now;
+  }
+
+  /**
    * Forgets every bucket that has refilled, wherever it is in the map.
    *
    * Takes already evict from the oldest end as they go; this also finds refilled buckets behind

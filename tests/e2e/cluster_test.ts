@@ -213,3 +213,32 @@ Deno.test("cluster: Redis stopped under traffic: 503, never a 200 that is lost; 
   while (!contents.includes("after")) contents.push((await socket.next(5000)).content);
   assert.deepEqual(contents, ["before", "after"], "the 503 was never delivered");
 });
+
+Deno.test("cluster: a send's sid is checked with its append; forged sids spend nobody's sends, and refusals keep their order", async () => {
+  await using cluster = await TestCluster.start({ flags: { "rate-messages": 2 } });
+  const [a, b] = cluster.nodes;
+  const harry = await login(a, "Harry");
+  const ron = await login(b, "Ron_W");
+  // Forged sids naming Harry: 401 each, and Harry's burst of 20 is untouched.
+  for (let i = 0; i < 30; i++) {
+    assert.equal((await sendDirect(b, `forged${i}`, "Harry", ["Ron_W"], "x")).status, 401);
+  }
+  const statuses: number[] = [];
+  for (let i = 0; i < 25; i++) {
+    statuses.push((await sendDirect(b, harry, "Harry", ["Ron_W"], `m${i}`)).status);
+  }
+  assert.ok(statuses.slice(0, 20).every((s) => s === 200), `Harry's burst: ${statuses}`);
+  assert.ok(statuses.slice(20).includes(429), `${statuses}`);
+  // Someone else's name with a live sid: 403, as one node alone answers.
+  assert.equal((await sendDirect(a, ron, "Harry", ["Ron_W"], "as Harry")).status, 403);
+  // A dead sid with a bad body: the session still comes first.
+  assert.equal((await api(a, "POST", "/api/logout", { sid: ron })).status, 200);
+  const bad = await api(b, "POST", "/api/messages", { sid: ron, body: { from: "Ron_W" } });
+  assert.equal(bad.status, 401);
+  assert.equal((await sendDirect(b, ron, "Ron_W", ["Harry"], "after logout")).status, 401);
+  // Nothing of the refused sends reached Ron's mailbox: 20 to 24 of Harry's, in order.
+  const ron2 = await login(a, "Ron_W");
+  const history = await api(a, "GET", "/api/messages?with=Harry&limit=100", { sid: ron2 });
+  const contents = history.body.list.map((f: { content: string }) => f.content).reverse();
+  assert.deepEqual(contents, statuses.flatMap((s, i) => s === 200 ? [`m${i}`] : []));
+});

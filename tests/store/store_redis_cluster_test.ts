@@ -376,3 +376,43 @@ Deno.test("store (redis): presence scripts are loaded up front, so a reconnect's
     await store.close();
   }
 });
+
+Deno.test("cluster: an append with a sid happens only for the sender's live session, checked in the same step", async () => {
+  await using server = await RedisServer.start();
+  const time = { now: 1_000_000 };
+  const clock = { now: () => time.now };
+  const a = await node(server.url, "a", clock, clock);
+  const b = await node(server.url, "b", clock, clock);
+  try {
+    assert.equal(a.mailbox.checksSessions, true);
+    const harry = await b.directory.openSession("Harry");
+    const ron = await b.directory.openSession("Ron_W");
+    if (harry.kind !== "opened" || ron.kind !== "opened") throw new Error("no sessions");
+    const as = (sid: string, content: string) => ({
+      ...direct("Harry", ["Neville"], content, time.now),
+      sid,
+    });
+    // Opened on B, checked on A with the append: one step.
+    const first = as(harry.session.sid, "by Harry");
+    const sent = await a.mailbox.append(first);
+    assert.equal(sent.kind, "appended");
+    const refused = [
+      await a.mailbox.append(as("no-such-sid", "forged")),
+      await a.mailbox.append(as(ron.session.sid, "Ron's sid")),
+    ];
+    await b.directory.closeSession(ron.session);
+    time.now += DIRECTORY.sessionTtlMs; // Harry's session is idle now, as far as Redis knows
+    refused.push(await a.mailbox.append(as(harry.session.sid, "idle")));
+    assert.deepEqual(refused.map((r) => r.kind), ["unverified", "unverified", "unverified"]);
+    // A retry of an append that ran answers its first result, whatever the session is now.
+    assert.deepEqual(await a.mailbox.append(first), sent);
+    // Nothing of the refused ones was stored, for the recipient or the sender.
+    const stored = await a.mailbox.read("Neville", 0, 10);
+    assert.deepEqual(stored.map((e) => e.message.content), ["by Harry"]);
+    assert.deepEqual((await a.mailbox.read("Harry", 0, 10)).map((e) => e.seq), [1]);
+    assert.equal(a.mailbox.stats().messages, 1);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});

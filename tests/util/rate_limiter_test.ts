@@ -229,3 +229,21 @@ Deno.test("rate limiter: impossible options and costs are programming errors", (
   }
   assert.deepEqual(l.take("alice", 2), OK, "a cost of exactly the burst is allowed");
 });
+
+Deno.test("RateLimiter.give returns taken tokens, never past the burst, and ignores unknown keys", () => {
+  let now = 0;
+  const limiter = new RateLimiter({ ratePerSecond: 1, burst: 2, maxKeys: 10, now: () => now });
+  limiter.take("alice", 2);
+  assert.equal(limiter.take("alice").ok, false);
+  limiter.give("alice");
+  assert.deepEqual(limiter.take("alice"), { ok: true });
+  limiter.give("alice", 5);
+  assert.deepEqual(limiter.take("alice", 2), { ok: true });
+  assert.equal(limiter.take("alice").ok, false, "five given back still fill only the burst");
+  limiter.give("bob");
+  assert.equal(limiter.size, 1);
+  now += 500;
+  limiter.give("alice");
+  assert.deepEqual(limiter.take("alice"), { ok: true }, "half a refill plus one given");
+  assert.equal(limiter.take("alice").ok, false);
+});
