@@ -362,7 +362,6 @@ function headersOf(failure: Failure): Record<string, string> {
   return headers;
 }
 
-// Takes a token for `key`, or refuses with 429 and when to come back.
 // A valid one-to-one send whose sid the store checks with the append (a
 // cluster: one round trip instead of two), or `undefined` when it must go the
 // long way — session first, then the limit, the body and "from" — which gives
@@ -399,6 +398,7 @@ async function sendInOneStep(c: Context, deps: ApiDependencies): Promise<Accepte
   }
 }
 
+// Takes a token for `key`, or refuses with 429 and when to come back.
 function limit(limiter: RateLimiter | undefined, key: string, what: string): void {
   const taken = limiter?.take(key);
   if (taken && !taken.ok) {
