@@ -390,12 +390,23 @@ export class Hub {
    * nothing, when `sid` is not vouched for as `request.from`'s live session:
    * then authenticate and {@linkcode Hub.send}, which give the exact answer.
    */
-  async sendAs(
+  sendAs(
     sid: string,
     request: SendRequest,
     idempotency?: { key: string; bodyHash: string },
   ): Promise<Accepted | undefined> {
-    if (request.kind !== "direct" || !this.checksSessionsOnSend) return undefined;
+    if (request.kind !== "direct" || !this.checksSessionsOnSend) return Promise.resolve(undefined);
+    const tracing = this.#options.tracing;
+    if (!tracing?.enabled) return this.#sendAs(sid, request, idempotency);
+    const attributes = { "im.kind": request.kind, "im.idempotent": idempotency !== undefined };
+    return tracing.span("im.send", attributes, () => this.#sendAs(sid, request, idempotency));
+  }
+
+  async #sendAs(
+    sid: string,
+    request: SendRequest,
+    idempotency?: { key: string; bodyHash: string },
+  ): Promise<Accepted | undefined> {
     const { message, recipients } = compose(request, this.#now());
     const result = await this.#mailbox.append({
       message,
