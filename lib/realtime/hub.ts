@@ -371,10 +371,7 @@ export class Hub {
    * a cap refuses the whole send (`too_many_requests`).
    */
   send(request: SendRequest, idempotency?: { key: string; bodyHash: string }): Promise<Accepted> {
-    const tracing = this.#options.tracing;
-    if (!tracing?.enabled) return this.#send(request, idempotency);
-    const attributes = { "im.kind": request.kind, "im.idempotent": idempotency !== undefined };
-    return tracing.span("im.send", attributes, () => this.#send(request, idempotency));
+    return this.#traced(request, idempotency, () => this.#send(request, idempotency));
   }
 
   /** Whether {@linkcode Hub.sendAs} can check a sid and append in one step. */
@@ -396,10 +393,19 @@ export class Hub {
     idempotency?: { key: string; bodyHash: string },
   ): Promise<Accepted | undefined> {
     if (request.kind !== "direct" || !this.checksSessionsOnSend) return Promise.resolve(undefined);
+    return this.#traced(request, idempotency, () => this.#sendAs(sid, request, idempotency));
+  }
+
+  // A send as an `im.send` span when tracing is on.
+  #traced<T>(
+    request: SendRequest,
+    idempotency: { key: string; bodyHash: string } | undefined,
+    send: () => Promise<T>,
+  ): Promise<T> {
     const tracing = this.#options.tracing;
-    if (!tracing?.enabled) return this.#sendAs(sid, request, idempotency);
+    if (!tracing?.enabled) return send();
     const attributes = { "im.kind": request.kind, "im.idempotent": idempotency !== undefined };
-    return tracing.span("im.send", attributes, () => this.#sendAs(sid, request, idempotency));
+    return tracing.span("im.send", attributes, send);
   }
 
   async #sendAs(
