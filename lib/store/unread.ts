@@ -33,6 +33,9 @@ export class UnreadCounter {
   #starts: number[] = [];
   #counts: number[] = [];
   #total = 0;
+  // When count() next has a bucket to drop (the oldest one's end plus the
+  // TTL), so that the cap check of a send reads one number in the common case.
+  #expiresAt = Infinity;
 
   /** @param ttlMs How long an entry stays deliverable. */
   constructor(ttlMs: number) {
@@ -48,9 +51,11 @@ export class UnreadCounter {
     else if (last === 0 && this.#counts[0] === 0) {
       this.#starts[0] = start;
       this.#counts[0] = 1;
+      this.#oldestChanged();
     } else {
       this.#starts.push(start);
       this.#counts.push(1);
+      if (last < 0) this.#oldestChanged();
     }
     this.#total++;
   }
@@ -64,6 +69,7 @@ export class UnreadCounter {
     if (--this.#counts[0] === 0 && this.#starts.length > 1) {
       this.#starts.shift();
       this.#counts.shift();
+      this.#oldestChanged();
     }
   }
 
@@ -76,16 +82,24 @@ export class UnreadCounter {
     if (--this.#counts[i] === 0) {
       this.#starts.splice(i, 1);
       this.#counts.splice(i, 1);
+      this.#oldestChanged();
     }
   }
 
   /** Undelivered entries that may still be deliverable at `now`. */
   count(now: number): number {
+    if (now < this.#expiresAt) return this.#total;
     while (this.#starts.length > 0 && this.#starts[0] + this.#widthMs + this.#ttlMs <= now) {
       this.#total -= this.#counts[0];
       this.#starts.shift();
       this.#counts.shift();
     }
+    this.#oldestChanged();
     return this.#total;
+  }
+
+  #oldestChanged(): void {
+    const starts = this.#starts;
+    this.#expiresAt = starts.length > 0 ? starts[0] + this.#widthMs + this.#ttlMs : Infinity;
   }
 }

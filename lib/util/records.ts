@@ -45,6 +45,10 @@ export class Records {
   // Where the first record is, counted from the start of the first page.
   #head = 0;
   #length = 0;
+  // The capacity, counted from the start of the first page: a push below it
+  // needs no room made. Kept in a field because push is the hot path and
+  // reading it touches nothing but this object.
+  #room: number;
 
   /**
    * @param stride Numbers in one record.
@@ -53,6 +57,7 @@ export class Records {
   constructor(stride: number, capacity = 4) {
     this.#stride = stride;
     this.#pages = [new Float64Array(stride * Math.min(PAGE, Math.max(1, capacity)))];
+    this.#room = this.capacity;
   }
 
   /** Records held. */
@@ -72,12 +77,15 @@ export class Records {
    */
   push(): number {
     const at = this.#head + this.#length;
-    const pages = this.#pages;
-    if (pages.length === 1 && pages[0].length < PAGE * this.#stride) {
-      // A small first page doubles (copying at most a page) up to a full one.
-      if ((at + 1) * this.#stride > pages[0].length) this.#resize();
-    } else if (at >> PAGE_SHIFT === pages.length) {
-      pages.push(new Float64Array(PAGE * this.#stride));
+    if (at >= this.#room) {
+      const pages = this.#pages;
+      if (pages.length === 1 && pages[0].length < PAGE * this.#stride) {
+        // A small first page doubles (copying at most a page) up to a full one.
+        this.#resize();
+      } else {
+        pages.push(new Float64Array(PAGE * this.#stride));
+      }
+      this.#room = this.capacity;
     }
     return this.#length++;
   }
@@ -100,6 +108,7 @@ export class Records {
     this.#head += n;
     this.#length -= n;
     this.#dropEmpty();
+    this.#room = this.capacity;
   }
 
   /** Keeps the records for which `keep(index)` is true, in order. */
@@ -117,6 +126,7 @@ export class Records {
     // Pages past the new back hold nothing any more.
     if (kept > 0) this.#pages.length = ((this.#head + kept - 1) >> PAGE_SHIFT) + 1;
     this.#dropEmpty();
+    this.#room = this.capacity;
   }
 
   // Pages the front has passed go, and a lone page mostly empty shrinks: a
