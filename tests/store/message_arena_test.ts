@@ -53,6 +53,22 @@ Deno.test("MessageArena keeps any text: NULs, commas, emoji, and bodies larger t
   assert.deepEqual(arena.message(c).to, ["a7", "b-7"]);
 });
 
+Deno.test("MessageArena reads back ASCII and text that leaves ASCII anywhere", () => {
+  const arena = new MessageArena();
+  const contents = ["plain", "\x7f", "\x80", `${"x".repeat(100)}é`, "ü at the start", "\0"];
+  const refs = contents.map((content, n) =>
+    arena.add({ ...message(n + 1), to: [`only_${n}`], content }, 1, false, 0)
+  );
+  const nonAsciiName = arena.add({ ...message(5), from: "ünï" }, 1, false, 0);
+  for (let n = 0; n < 300; n++) arena.add(message(10 + n), 1, false, 0);
+  contents.forEach((content, n) => {
+    assert.equal(arena.message(refs[n]).content, content);
+    assert.deepEqual(arena.message(refs[n]).to, [`only_${n}`]);
+  });
+  assert.equal(arena.message(nonAsciiName).from, "ünï");
+  assert.equal(arena.message(nonAsciiName).content, "hello 5");
+});
+
 Deno.test("MessageArena frees chunks as the front passes them", () => {
   const arena = new MessageArena();
   const content = "x".repeat(10_000);
