@@ -134,8 +134,8 @@ export class MessageArena {
     if (this.#allocated > COMPACT_FROM_BYTES && this.#allocated > 2 * this.#live) this.#compact();
     const to = message.to.length === 1 ? message.to[0] : message.to.join(",");
     const fields = [message.id, message.from, message.topic, to, message.content];
-    const units = message.id.length + message.from.length + message.topic.length + to.length +
-      message.content.length + fields.length - 1;
+    let units = fields.length - 1;
+    for (const field of fields) units += field.length;
     const holderBytes = holders * HOLDER_BYTES;
     // UTF-8 needs at most 3 bytes per UTF-16 unit.
     const { chunk, offset } = this.#reserve(holderBytes + units * 3);

@@ -108,7 +108,6 @@ export class Records {
     this.#head += n;
     this.#length -= n;
     this.#dropEmpty();
-    this.#room = this.capacity;
   }
 
   /** Keeps the records for which `keep(index)` is true, in order. */
@@ -126,7 +125,6 @@ export class Records {
     // Pages past the new back hold nothing any more.
     if (kept > 0) this.#pages.length = ((this.#head + kept - 1) >> PAGE_SHIFT) + 1;
     this.#dropEmpty();
-    this.#room = this.capacity;
   }
 
   // Pages the front has passed go, and a lone page mostly empty shrinks: a
@@ -145,6 +143,7 @@ export class Records {
       const capacity = pages[0].length / this.#stride;
       if (capacity > 64 && this.#length * 8 < capacity) this.#resize();
     }
+    this.#room = this.capacity;
   }
 
   // Moves the records of the only page to the start of a new one with room
