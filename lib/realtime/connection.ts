@@ -123,9 +123,6 @@ export class Connection {
   #latest = 0;
   #behind = true;
   #reading = false;
-  // Whether the connection has ended (its outbox is closed too), kept here
-  // because every offer asks and the outbox is one more object to touch.
-  #closed = false;
   #fullSince = 0;
   // Frames the client sent before start(): answered after `first`, in order.
   #early: unknown[] | undefined = [];
@@ -188,7 +185,7 @@ export class Connection {
 
   /** Whether the connection has ended. */
   get closed(): boolean {
-    return this.#closed;
+    return this.#outbox.closed;
   }
 
   /**
@@ -270,7 +267,6 @@ export class Connection {
    */
   close(why: CloseReason): void {
     if (this.closed) return;
-    this.#closed = true;
     this.#outbox.close();
     this.#wakeWriter?.();
     const state = this.#socket.readyState;
