@@ -78,6 +78,11 @@ export interface CommandDelta {
   calls: number;
   /** Time in the commands, µs; a script's own time is left out (its commands' is in). */
   usec: number;
+  /**
+   * Time in script calls, µs: their Lua and the commands they ran together,
+   * so `scriptUsec` less their commands' share of `usec` is the Lua's.
+   */
+  scriptUsec: number;
   /** Calls by command name (only those that ran). */
   byCommand: Record<string, number>;
 }
@@ -103,7 +108,7 @@ const SCRIPT_COMMANDS = new Set(["eval", "evalsha", "eval_ro", "evalsha_ro", "fc
  * const before = new Map([["evalsha", { calls: 10, usec: 100 }], ["info", { calls: 1, usec: 9 }]]);
  * const after = new Map([["evalsha", { calls: 30, usec: 300 }], ["get", { calls: 5, usec: 5 }],
  *   ["info", { calls: 2, usec: 18 }]]);
- * commandDelta(before, after); // { calls: 25, usec: 5, byCommand: { evalsha: 20, get: 5 } }
+ * commandDelta(before, after); // { calls: 25, usec: 5, scriptUsec: 200, byCommand: { evalsha: 20, get: 5 } }
  * ```
  */
 export function commandDelta(
@@ -113,6 +118,7 @@ export function commandDelta(
   const byCommand: Record<string, number> = {};
   let calls = 0;
   let usec = 0;
+  let scriptUsec = 0;
   for (const [name, stat] of after) {
     if (OWN_COMMANDS.has(name)) continue;
     const was = before.get(name) ?? { calls: 0, usec: 0 };
@@ -120,9 +126,10 @@ export function commandDelta(
     if (d <= 0) continue;
     byCommand[name] = d;
     calls += d;
-    if (!SCRIPT_COMMANDS.has(name)) usec += stat.usec - was.usec;
+    if (SCRIPT_COMMANDS.has(name)) scriptUsec += stat.usec - was.usec;
+    else usec += stat.usec - was.usec;
   }
-  return { calls, usec, byCommand };
+  return { calls, usec, scriptUsec, byCommand };
 }
 
 /** Redis's cost of a window, per accepted message and per delivery. */
@@ -133,6 +140,8 @@ export interface RedisCost {
   redisPerDelivery: number;
   /** Redis's own time (commandstats `usec`) per accepted message, µs. */
   redisUsecPerMessage: number;
+  /** Time in script calls (their Lua and their commands) per accepted message, µs. */
+  scriptUsecPerMessage: number;
   /**
    * The same commands without what the nodes run when idle (presence
    * refreshes, session checks: the idle rate × the window), per message.
@@ -151,11 +160,14 @@ export interface RedisCost {
  * @example Usage
  * ```ts
  * import { redisCost } from "./cluster.ts";
- * const delta = { calls: 20_400, usec: 50_000, byCommand: { evalsha: 1000, zadd: 19_400 } };
+ * const delta = {
+ *   calls: 20_400, usec: 50_000, scriptUsec: 70_000, byCommand: { evalsha: 1000, zadd: 19_400 },
+ * };
  * const cost = redisCost(delta, 1000, 1000, 40, 10);
  * cost.redisPerMessage; // 20.4
  * cost.redisPerMessageNet; // 20: 400 idle calls taken away
  * cost.redisCommands.evalsha; // 1
+ * cost.scriptUsecPerMessage; // 70: 50 in its commands, so 20 in Lua
  * ```
  */
 export function redisCost(
@@ -176,6 +188,7 @@ export function redisCost(
     redisPerMessage: per(delta.calls, accepted),
     redisPerDelivery: per(delta.calls, deliveries),
     redisUsecPerMessage: per(delta.usec, accepted),
+    scriptUsecPerMessage: per(delta.scriptUsec, accepted),
     redisPerMessageNet: per(net, accepted),
     redisCommands,
   };

@@ -1,8 +1,9 @@
 /**
  * A hand-run measure of the Redis mailbox (not a timed test): Redis
  * commands per accepted message, from `INFO commandstats` before and after
- * (every `redis.call` inside a script counts, and so does the EVALSHA), and
- * appends per second from one node.
+ * (every `redis.call` inside a script counts, and so does the EVALSHA), the
+ * time Redis spent in the scripts and in their commands (the difference is
+ * the Lua's), and appends per second from one node.
  *
  * ```sh
  * deno run --allow-all bench/redis_store.ts                 # 1:1 and topics of 10/100/1000
@@ -19,6 +20,7 @@ import { RedisMailbox } from "../lib/store/mailbox_redis.ts";
 import type { AppendRequest } from "../lib/store/mailbox.ts";
 import { newMessageId } from "../lib/protocol/messages.ts";
 import { RedisServer } from "../tests/redis/redis_server.ts";
+import { commandDelta, parseCommandStats } from "./cluster.ts";
 
 const args = Deno.args;
 const flag = (name: string, fallback: string) => {
@@ -67,14 +69,13 @@ function topic(i: number, size: number): AppendRequest {
   return { message, recipients, ownCopy: true };
 }
 
-// Calls per command name, from INFO commandstats.
-async function commandStats(server: RedisServer): Promise<Map<string, number>> {
-  const info = await server.command(["INFO", "commandstats"]) as string;
-  const calls = new Map<string, number>();
-  for (const match of info.matchAll(/^cmdstat_([a-z|_-]+):calls=(\d+)/gm)) {
-    calls.set(match[1], Number(match[2]));
-  }
-  return calls;
+// What Redis ran and how long it took, per accepted message: commands, the
+// time in them, and the time in the scripts (their Lua and commands together).
+interface PerMessage {
+  total: number;
+  top: string;
+  commandUsec: number;
+  scriptUsec: number;
 }
 
 async function commandsPer(
@@ -82,23 +83,29 @@ async function commandsPer(
   mailbox: RedisMailbox,
   count: number,
   request: (i: number) => AppendRequest,
-): Promise<{ total: number; top: string }> {
-  const before = await commandStats(server);
+): Promise<PerMessage> {
+  const stats = async () =>
+    parseCommandStats(await server.command(["INFO", "commandstats"]) as string);
+  const before = await stats();
   for (let i = 0; i < count; i++) {
     const result = await mailbox.append(request(i));
     if (result.kind !== "appended") throw new Error(`refused: ${result.kind}`);
   }
-  const after = await commandStats(server);
-  const delta = new Map<string, number>();
-  for (const [name, calls] of after) {
-    if (name === "info") continue;
-    const d = calls - (before.get(name) ?? 0);
-    if (d > 0) delta.set(name, d / count);
-  }
-  const total = [...delta.values()].reduce((a, b) => a + b, 0);
-  const top = [...delta].sort((a, b) => b[1] - a[1])
-    .map(([name, per]) => `${name} ${Number(per.toFixed(2))}`).join(", ");
-  return { total, top };
+  const delta = commandDelta(before, await stats());
+  const top = Object.entries(delta.byCommand).sort((a, b) => b[1] - a[1])
+    .map(([name, calls]) => `${name} ${Number((calls / count).toFixed(2))}`).join(", ");
+  return {
+    total: delta.calls / count,
+    top,
+    commandUsec: delta.usec / count,
+    scriptUsec: delta.scriptUsec / count,
+  };
+}
+
+// "in scripts 80 µs (their commands 20, Lua 60)": where an append's Redis time goes.
+function timing({ commandUsec, scriptUsec }: PerMessage): string {
+  return `in scripts ${scriptUsec.toFixed(1)} µs (their commands ${commandUsec.toFixed(1)}, ` +
+    `Lua ${(scriptUsec - commandUsec).toFixed(1)})`;
 }
 
 async function rate(mailbox: RedisMailbox, concurrency: number): Promise<number> {
@@ -121,13 +128,17 @@ const mailbox = await RedisMailbox.connect(server.url, { ...LIMITS, nodeId: "ben
 try {
   const rows: string[] = [];
   const one = await commandsPer(server, mailbox, 1000, direct);
-  rows.push(`1:1 message (recipient + own copy): ${one.total.toFixed(1)} commands\n    ${one.top}`);
+  rows.push(
+    `1:1 message (recipient + own copy): ${one.total.toFixed(1)} commands, ${timing(one)}\n    ` +
+      one.top,
+  );
   for (const size of members) {
     const count = Math.max(20, Math.floor(20_000 / size));
     const result = await commandsPer(server, mailbox, count, (i) => topic(i, size));
     rows.push(
       `topic message to ${size} members (${size - 1} + own copy): ${result.total.toFixed(1)} ` +
-        `commands, ${(result.total / size).toFixed(2)} per entry\n    ${result.top}`,
+        `commands, ${(result.total / size).toFixed(2)} per entry, ${timing(result)}\n    ` +
+        result.top,
     );
   }
   for (const concurrency of inFlight) {

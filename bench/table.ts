@@ -81,6 +81,7 @@ const COLUMNS: [
   ["cmd/msg", (f) => fmt(f.redisPerMessage, 1), () => ""],
   ["cmd/deliv", (f) => fmt(f.redisPerDelivery, 2), () => ""],
   ["redis µs/msg", (f) => fmt(f.redisUsecPerMessage, 1), () => ""],
+  ["script µs/msg", (f) => fmt(f.scriptUsecPerMessage, 1), () => ""],
   ["idle cmd/s", (f) => fmt(f.redisIdleCallsPerSecond), () => ""],
   ["rtt p99 ms", (f) => fmt(f.redisRttP99Ms, 2), () => ""],
   ["gen CPU%", (f) => fmt(f.generatorCpu), () => ""],

@@ -128,11 +128,13 @@ Deno.test("bench commandDelta and redisCost: per message and per delivery, INFO 
   assert.deepEqual(delta.byCommand, { evalsha: 1000, zadd: 3000 }, "info is the bench's own");
   assert.equal(delta.calls, 4000);
   assert.equal(delta.usec, 3000, "EVALSHA's time holds its commands' time: counted once");
+  assert.equal(delta.scriptUsec, 20_000, "the scripts' own figure: their Lua and commands");
   // A fan-out window: 1,000 messages into a topic of 100 members.
   const fanout = redisCost(delta, 1000, 100_000, 50, 10);
   assert.equal(fanout.redisPerMessage, 4);
   assert.equal(fanout.redisPerDelivery, 0.04);
   assert.equal(fanout.redisUsecPerMessage, 3);
+  assert.equal(fanout.scriptUsecPerMessage, 20);
   assert.equal(fanout.redisPerMessageNet, 3.5, "500 idle calls (50/s × 10 s) taken away");
   assert.deepEqual(fanout.redisCommands, { evalsha: 1, zadd: 3 });
   // Nothing accepted or delivered: no figure, never Infinity.
