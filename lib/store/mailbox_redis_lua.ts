@@ -6,9 +6,9 @@
  *
  * | key | type | holds |
  * |---|---|---|
- * | `P u:<user>` | hash | `last` (the user's seq counter), `cur` (cursor), `lost` (highest seq expired or trimmed away), `trim` (the cursor when its unread list was last trimmed); its existence is the mailbox's |
+ * | `P u:<user>` | hash | `last` (the user's seq counter), `cur` (cursor), `lost` (highest seq expired or trimmed away), `trim` (the cursor when its unread list was last trimmed); its existence is the mailbox's (an append learns that it made a new one from `last` answering 1) |
  * | `P b:<user>` | zset | the mailbox: score seq, member `seq\|sentAt\|k\|x\|id` (k: `d` direct, `D` own direct, `t` topic, `T` own topic, `n` deletion notice; x: the sender for `d`, the recipients `a,b` for `D`, the topic otherwise) |
- * | `P n:<user>` | list | undelivered entries (own copies never), `seq:sentAt`, oldest first, only in an existing mailbox (so an append that finds it skips the mailbox check): the `mailboxMax` count is its length once its consumed or expired head is dropped (done when cursors move, when messages expire, and by an append that finds it at the cap); a caught-up cursor trims it only every 8 seqs (so up to 8 consumed items may stay at its head, which every count drops first), and to its last item, which stays until it expires, so an active mailbox keeps its list |
+ * | `P n:<user>` | list | undelivered entries (own copies never), `seq:sentAt`, oldest first: the `mailboxMax` count is its length once its consumed or expired head is dropped (done when cursors move, when messages expire, and by an append whose RPUSH answers a length over the cap); a caught-up cursor empties it only every 8 seqs (so up to 8 consumed items may stay at its head, which every count drops first) |
  * | `P m:<id>` | string | the message body, once per send: JSON `[sentAt, id, kind, from, to, topic, content]` |
  * | `P h:<id>` | string | the message's meta: `sentAt\|bytes\|topic\|user,seq,own;…` (topic only for topic messages; holders in append order) |
  * | `P log` | list | `sentAt\|id` of every message in send order: expiry and trimming take from its head |
@@ -95,10 +95,7 @@ local function prune(user, cur, from)
   local tail = redis.call('LINDEX', key, -1)
   if not tail then return 0 end
   if passed(tail) then
-    -- Kept as the list's only item while it is young, so the next append
-    -- still finds the list, and with it the mailbox, without asking the
-    -- user's hash; an expired one goes (at the latest with its message).
-    if select(2, parse(tail)) <= from then redis.call('DEL', key) else redis.call('LTRIM', key, -1, -1) end
+    redis.call('DEL', key)
     return 0
   end
   local n = redis.call('LLEN', key)
@@ -182,23 +179,6 @@ if ARGV[17] ~= '' then
   end
 end
 local max = tonumber(ARGV[14])
-local fresh, newBoxes = {}, 0
-for i = 23, #ARGV do
-  local user = ARGV[i]
-  -- Only an existing mailbox has an unread list: while it has one, no HGET.
-  local n = redis.call('LLEN', nkey(user))
-  if n == 0 then
-    if not fresh[user] and not redis.call('HGET', ukey(user), 'cur') then
-      fresh[user] = true; newBoxes = newBoxes + 1
-    end
-  elseif n >= max and prune(user, cursorOf(user), from) >= max then
-    return withStats({'mailbox_full', user})
-  end
-end
-local own = ARGV[10] ~= ''
-if own and not fresh[sender] and not redis.call('HGET', ukey(sender), 'cur') then
-  fresh[sender] = true; newBoxes = newBoxes + 1
-end
 -- One read and one write of the counters and the clock per append.
 local function counters()
   local c = redis.call('HMGET', STATS, 'entries', 'messages', 'bytes', 'boxes', 'clock')
@@ -206,8 +186,40 @@ local function counters()
   return c
 end
 local c = counters()
+-- As given unless the clock is ahead or it is not a whole number: every
+-- number Lua turns into a string is an sprintf.
+local sent = ARGV[4]
+if tonumber(sent) < c[5] then sent = int(c[5]) elseif not string.find(sent, '^%d+$') then sent = int(tonumber(sent)) end
+-- Seqs and unread items are written first, because their answers are what
+-- the caps need: HINCRBY's 1 is a new mailbox, RPUSH's length the unread
+-- count. A refusal takes them back (nobody saw them: the script is atomic).
+local taken, newBoxes = {}, 0
+local function take(user, isOwn)
+  local u = ukey(user)
+  local seq = redis.call('HINCRBY', u, 'last', '1')
+  local isNew = seq == 1
+  if isNew then redis.call('HSET', u, 'cur', '0', 'lost', '0'); newBoxes = newBoxes + 1 end
+  seq = tostring(seq)
+  taken[#taken + 1] = {user, seq, isOwn, isNew}
+  if isOwn then return true end
+  if redis.call('RPUSH', nkey(user), seq .. ':' .. sent) <= max then return true end
+  return prune(user, cursorOf(user), from) <= max
+end
+local function refuse(reply)
+  for i = #taken, 1, -1 do
+    local user, _, isOwn, isNew = unpack(taken[i])
+    if not isOwn then redis.call('RPOP', nkey(user)) end
+    if isNew then redis.call('DEL', ukey(user)) else redis.call('HINCRBY', ukey(user), 'last', '-1') end
+  end
+  return withStats(reply)
+end
+for i = 23, #ARGV do
+  if not take(ARGV[i], false) then return refuse({'mailbox_full', ARGV[i]}) end
+end
+local own = ARGV[10] ~= ''
+if own then take(sender, true) end
 if newBoxes > 0 and c[4] + newBoxes > tonumber(ARGV[16]) then
-  return withStats({'mailboxes_full'})
+  return refuse({'mailboxes_full'})
 end
 local bytes = tonumber(ARGV[7])
 local need = c[3] + bytes - tonumber(ARGV[15])
@@ -218,35 +230,30 @@ if need > 0 then
     if freed >= need then break end
     local head = redis.call('LINDEX', log, 0)
     if not head then break end
-    local sent, mid = string.match(head, '^(%d+)|(.*)$')
+    local hsent, mid = string.match(head, '^(%d+)|(.*)$')
     local meta = redis.call('GET', P .. 'h:' .. mid)
     if meta then
-      if tonumber(sent) > from then
+      if tonumber(hsent) > from then
         for user, seq, o in string.gmatch(select(4, parseMeta(meta)), '([^,;]+),(%d+),(%d)') do
-          if o == '0' and tonumber(seq) > cursorOf(user) then return withStats({'store_full'}) end
+          if o == '0' and tonumber(seq) > cursorOf(user) then return refuse({'store_full'}) end
         end
       end
       freed = freed + removeMessage(mid, meta, true, now, from)
     end
     redis.call('LPOP', log)
   end
-  if freed < need then return withStats({'store_full'}) end
+  if freed < need then return refuse({'store_full'}) end
   c = counters()
 end
-local sent = int(math.max(tonumber(ARGV[4]), c[5]))
 local body = '[' .. sent .. ARGV[6]
 local holders = {}
-local function add(user, k, x, isOwn)
-  local u = ukey(user)
-  if fresh[user] then redis.call('HSET', u, 'cur', 0, 'lost', 0); fresh[user] = nil end
-  -- Formatted once: every number Lua turns into a string is an sprintf.
-  local seq = tostring(redis.call('HINCRBY', u, 'last', 1))
+for i, t in ipairs(taken) do
+  local user, seq, isOwn = t[1], t[2], t[3]
+  local k, x = ARGV[8], ARGV[9]
+  if isOwn then k, x = ARGV[10], ARGV[11] end
   redis.call('ZADD', bkey(user), seq, seq .. '|' .. sent .. '|' .. k .. '|' .. x .. '|' .. id)
-  if not isOwn then redis.call('RPUSH', nkey(user), seq .. ':' .. sent) end
-  holders[#holders + 1] = user .. ',' .. seq .. ',' .. (isOwn and '1' or '0')
+  holders[i] = user .. ',' .. seq .. ',' .. (isOwn and '1' or '0')
 end
-for i = 23, #ARGV do add(ARGV[i], ARGV[8], ARGV[9], false) end
-if own then add(sender, ARGV[10], ARGV[11], true) end
 local list = table.concat(holders, ';')
 local meta = sent .. '|' .. ARGV[7] .. '|' .. ARGV[19] .. '|' .. list
 redis.call('MSET', P .. 'm:' .. id, body, P .. 'h:' .. id, meta)
@@ -353,9 +360,9 @@ for i = 3, #ARGV, 2 do
       prune(user, seq, from)
     elseif seq - tonumber(h[3] or 0) >= TRIM_EVERY then
       -- Caught up (the usual case): every item is consumed, no need to look;
-      -- trimmed once every few cursor moves rather than at each.
+      -- emptied once every few cursor moves rather than at each.
       redis.call('HSET', ukey(user), 'cur', seq, 'trim', seq)
-      redis.call('LTRIM', nkey(user), -1, -1)
+      redis.call('DEL', nkey(user))
     else
       redis.call('HSET', ukey(user), 'cur', seq)
     end

@@ -373,10 +373,14 @@ export function testMailbox(name: string, engine: MailboxEngine): void {
       assert.equal(appended.length, count, "nothing appended for anyone");
       assert.deepEqual(await mailbox.read("Neville", 0, 5), []);
       assert.deepEqual(await mailbox.read("Hermione", 0, 5), []);
+      assert.equal(mailbox.stats().mailboxes, 2, "no mailbox made for the refused send");
+      // No seq was spent on it: Neville's and Hermione's first are 1.
+      assert.deepEqual(await send(mailbox, "Hermione", ["Neville"], "n", time.now), [1, 1]);
       // Consuming one makes room for one.
       const [first] = await mailbox.read("Ron_W", 0, 1);
       mailbox.consumed("Ron_W", first);
-      await send(mailbox, "Hermione", ["Ron_W"], "fits", time.now);
+      // Ron_W: 3 received and his copy of "to harry" before.
+      assert.deepEqual(await send(mailbox, "Hermione", ["Ron_W"], "fits", time.now), [5, 2]);
       const again = await mailbox.append({
         message: direct("Hermione", ["Ron_W"], "y", time.now),
         recipients: ["Ron_W"],
@@ -402,7 +406,9 @@ export function testMailbox(name: string, engine: MailboxEngine): void {
       });
       assert.deepEqual(refused, { kind: "mailboxes_full" });
       assert.deepEqual(await mailbox.read("Hermione", 0, 5), []);
-      await send(mailbox, "Harry", ["Hermione"], "c", time.now);
+      assert.equal(mailbox.stats().mailboxes, 2);
+      // Harry's copy of the refused send took no seq.
+      assert.deepEqual(await send(mailbox, "Harry", ["Hermione"], "c", time.now), [1, 2]);
       await send(mailbox, "Ron_W", ["Harry", "Hermione"], "d", time.now);
       assert.equal(mailbox.stats().mailboxes, 3);
     } finally {
@@ -442,7 +448,7 @@ export function testMailbox(name: string, engine: MailboxEngine): void {
       const [first, second] = await mailbox.read("Ron_W", 0, 2);
       mailbox.consumed("Ron_W", first);
       mailbox.consumed("Ron_W", second);
-      await send(mailbox, "Harry", ["Ron_W"], `${body}5`, time.now);
+      assert.deepEqual(await send(mailbox, "Harry", ["Ron_W"], `${body}5`, time.now), [5, 5]);
       assert.ok(mailbox.stats().bytes <= 5_000, `${mailbox.stats().bytes} bytes`);
       const left = await mailbox.read("Ron_W", 0, 10);
       assert.equal(left[0].seq > 1, true, "the oldest went first");
