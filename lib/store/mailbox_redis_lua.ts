@@ -193,30 +193,36 @@ if tonumber(sent) < c[5] then sent = int(c[5]) elseif not string.find(sent, '^%d
 -- Seqs and unread items are written first, because their answers are what
 -- the caps need: HINCRBY's 1 is a new mailbox, RPUSH's length the unread
 -- count. A refusal takes them back (nobody saw them: the script is atomic).
-local taken, newBoxes = {}, 0
+-- Parallel lists, the sender's copy after the recipients: a table per entry costs more.
+local users, seqs, fresh, newBoxes = {}, {}, {}, 0
+local unreadTail = ':' .. sent
 local function take(user, isOwn)
   local u = ukey(user)
   local seq = redis.call('HINCRBY', u, 'last', '1')
-  local isNew = seq == 1
-  if isNew then redis.call('HSET', u, 'cur', '0', 'lost', '0'); newBoxes = newBoxes + 1 end
+  local n = #users + 1
+  if seq == 1 then
+    redis.call('HSET', u, 'cur', '0', 'lost', '0')
+    newBoxes = newBoxes + 1
+    fresh[n] = true
+  end
   seq = tostring(seq)
-  taken[#taken + 1] = {user, seq, isOwn, isNew}
+  users[n], seqs[n] = user, seq
   if isOwn then return true end
-  if redis.call('RPUSH', nkey(user), seq .. ':' .. sent) <= max then return true end
+  if redis.call('RPUSH', nkey(user), seq .. unreadTail) <= max then return true end
   return prune(user, cursorOf(user), from) <= max
 end
+local own, recipients = ARGV[10] ~= '', #ARGV - 22
 local function refuse(reply)
-  for i = #taken, 1, -1 do
-    local user, _, isOwn, isNew = unpack(taken[i])
-    if not isOwn then redis.call('RPOP', nkey(user)) end
-    if isNew then redis.call('DEL', ukey(user)) else redis.call('HINCRBY', ukey(user), 'last', '-1') end
+  for i = #users, 1, -1 do
+    local user = users[i]
+    if i <= recipients then redis.call('RPOP', nkey(user)) end
+    if fresh[i] then redis.call('DEL', ukey(user)) else redis.call('HINCRBY', ukey(user), 'last', '-1') end
   end
   return withStats(reply)
 end
 for i = 23, #ARGV do
   if not take(ARGV[i], false) then return refuse({'mailbox_full', ARGV[i]}) end
 end
-local own = ARGV[10] ~= ''
 if own then take(sender, true) end
 if newBoxes > 0 and c[4] + newBoxes > tonumber(ARGV[16]) then
   return refuse({'mailboxes_full'})
@@ -246,13 +252,15 @@ if need > 0 then
   c = counters()
 end
 local body = '[' .. sent .. ARGV[6]
-local holders = {}
-for i, t in ipairs(taken) do
-  local user, seq, isOwn = t[1], t[2], t[3]
-  local k, x = ARGV[8], ARGV[9]
-  if isOwn then k, x = ARGV[10], ARGV[11] end
-  redis.call('ZADD', bkey(user), seq, seq .. '|' .. sent .. '|' .. k .. '|' .. x .. '|' .. id)
-  holders[i] = user .. ',' .. seq .. ',' .. (isOwn and '1' or '0')
+-- What every entry's member and holder ends with, built once.
+local holders, memberTail, holderTail = {}, '|' .. sent .. '|' .. ARGV[8] .. '|' .. ARGV[9] .. '|' .. id, ',0'
+for i = 1, #users do
+  if i > recipients then
+    memberTail, holderTail = '|' .. sent .. '|' .. ARGV[10] .. '|' .. ARGV[11] .. '|' .. id, ',1'
+  end
+  local seq = seqs[i]
+  redis.call('ZADD', bkey(users[i]), seq, seq .. memberTail)
+  holders[i] = users[i] .. ',' .. seq .. holderTail
 end
 local list = table.concat(holders, ';')
 local meta = sent .. '|' .. ARGV[7] .. '|' .. ARGV[19] .. '|' .. list
