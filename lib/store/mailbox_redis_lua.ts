@@ -193,7 +193,8 @@ if tonumber(sent) < c[5] then sent = int(c[5]) elseif not string.find(sent, '^%d
 -- Seqs and unread items are written first, because their answers are what
 -- the caps need: HINCRBY's 1 is a new mailbox, RPUSH's length the unread
 -- count. A refusal takes them back (nobody saw them: the script is atomic).
--- Parallel lists, the sender's copy after the recipients: a table per entry costs more.
+-- Entries go in parallel lists (a table each costs more): the recipients
+-- (ARGV[23] on) first, then the sender's copy.
 local users, seqs, fresh, newBoxes = {}, {}, {}, 0
 local unreadTail = ':' .. sent
 local function take(user, isOwn)
