@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import { compare, perCpuSecond, report, type RunFigures } from "../../bench/ab.ts";
+
+const run = (serverCpu: number, extra: Partial<RunFigures> = {}): RunFigures => ({
+  deliveredPerSecond: 6000,
+  serverCpu,
+  p99: 5,
+  lost: 0,
+  rssMb: 90,
+  ...extra,
+});
+
+Deno.test("bench ab: medians of each side and the median of the pairs' ratios", () => {
+  const c = compare([run(60), run(62), run(66)], [run(72), run(73), run(75)]);
+  assert.equal(c.serverCpu.a, 62);
+  assert.equal(c.serverCpu.b, 73);
+  assert.equal(c.serverCpu.ratio, 73 / 62, "the middle pair's ratio");
+  assert.equal(c.serverCpu.low, 75 / 66);
+  assert.equal(c.serverCpu.high, 72 / 60);
+  assert.equal(c.perCpuSecond.a, 6000 / 0.62);
+  assert.ok(Math.abs(c.perCpuSecond.ratio - 62 / 73) < 1e-12, "CPU per delivery, inverted");
+});
+
+Deno.test("bench ab: pairs are ratios of neighbours, not of the sorted medians", () => {
+  // A drifts up, B with it: each pair says ×1.1 though the medians say more.
+  const c = compare([run(10), run(50), run(90)], [run(11), run(55), run(99)]);
+  assert.ok(Math.abs(c.serverCpu.ratio - 1.1) < 1e-12);
+  assert.ok(Math.abs(c.serverCpu.low - 1.1) < 1e-12 && Math.abs(c.serverCpu.high - 1.1) < 1e-12);
+});
+
+Deno.test("bench ab: a run that delivered nothing counts for no ratio; losses add up", () => {
+  const c = compare(
+    [run(60, { lost: 2 }), run(60)],
+    [run(70, { deliveredPerSecond: 0, lost: 5 }), run(66)],
+  );
+  assert.ok(Number.isNaN(perCpuSecond(run(70, { deliveredPerSecond: 0 }))));
+  assert.equal(c.perCpuSecond.low, c.perCpuSecond.high, "one pair left");
+  assert.deepEqual(c.lost, { a: 2, b: 5 });
+  assert.throws(() => compare([run(1)], []), RangeError);
+  assert.throws(() => compare([], []), RangeError);
+});
+
+Deno.test("bench ab: the report shows both medians and the pairs' ratio with its range", () => {
+  const lines = report(compare([run(60), run(62)], [run(72), run(75)]), "v1", "main");
+  assert.match(lines[0], /v1 +main/);
+  assert.equal(lines[2], "srv CPU%            61       74    ×1.20  (1.20–1.21)");
+  assert.match(lines[3], /^p99 ms +5\.0 +5\.0 +×1\.00/);
+  assert.match(lines.at(-1)!, /^lost +0 +0$/);
+});
