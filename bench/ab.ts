@@ -18,7 +18,7 @@
  * @module
  */
 
-import { median } from "./stats.ts";
+import { median, perCpuSecond } from "./stats.ts";
 
 /** The figures of a run this comparison reads (any bench version writes them). */
 export interface RunFigures {
@@ -48,22 +48,6 @@ export interface Comparison {
   rssMb: Compared;
   /** Messages lost in all of A's runs and all of B's. */
   lost: { a: number; b: number };
-}
-
-/**
- * Deliveries per second of server CPU: NaN when the run delivered nothing
- * or read no CPU.
- *
- * @example Usage
- * ```ts
- * import { perCpuSecond } from "./ab.ts";
- * perCpuSecond({ deliveredPerSecond: 6000, serverCpu: 60, p99: 5, lost: 0, rssMb: 90 }); // 10000
- * ```
- */
-export function perCpuSecond(f: RunFigures): number {
-  return f.serverCpu > 0 && f.deliveredPerSecond > 0
-    ? f.deliveredPerSecond / (f.serverCpu / 100)
-    : NaN;
 }
 
 /**

@@ -67,3 +67,20 @@ export function medianRecord<T extends object>(records: readonly T[]): T {
 
 const isPlainObject = (v: unknown): boolean =>
   typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * Deliveries per second of server CPU: the server's cost, even when the
+ * generators (not the server) cap the rate. NaN when the run delivered
+ * nothing or read no CPU.
+ *
+ * @example Usage
+ * ```ts
+ * import { perCpuSecond } from "./stats.ts";
+ * perCpuSecond({ deliveredPerSecond: 6000, serverCpu: 60 }); // 10000
+ * ```
+ */
+export function perCpuSecond(f: { deliveredPerSecond: number; serverCpu: number }): number {
+  return f.serverCpu > 0 && f.deliveredPerSecond > 0
+    ? f.deliveredPerSecond / (f.serverCpu / 100)
+    : NaN;
+}

@@ -8,6 +8,7 @@
 
 import type { ClusterFigures, Figures, Store, Target } from "./run.ts";
 import type { ScenarioName, ScenarioOptions } from "./scenarios/mod.ts";
+import { perCpuSecond } from "./stats.ts";
 
 /** One measurement as the table and the results file show it. */
 export interface Row {
@@ -45,9 +46,6 @@ export function fmt(n: number | undefined | null, digits = 0): string {
 // Memory per socket only means something with many sockets.
 const perSocket = (f: Figures, n: number) => (f.connected > 100 ? fmt(n) : "-");
 const ratio = (a: number, b: number) => (b > 0 && Number.isFinite(a) ? (a / b).toFixed(2) : "");
-
-const perCpuSecond = (f: Figures) =>
-  f.serverCpu > 0 && f.deliveredPerSecond > 0 ? f.deliveredPerSecond / (f.serverCpu / 100) : NaN;
 
 /** Columns: heading, the cell of a row, and the cell of a ratio row (Huayi IM / baseline). */
 const COLUMNS: [

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { compare, perCpuSecond, report, type RunFigures } from "../../bench/ab.ts";
+import { compare, report, type RunFigures } from "../../bench/ab.ts";
+import { perCpuSecond } from "../../bench/stats.ts";
 
 const run = (serverCpu: number, extra: Partial<RunFigures> = {}): RunFigures => ({
   deliveredPerSecond: 6000,
