@@ -27,6 +27,8 @@ export interface RunFigures {
   p99: number;
   lost: number;
   rssMb: number;
+  /** Redis's own CPU, in a cluster run. */
+  redisCpu?: number;
 }
 
 /** One figure over the rounds: A's and B's medians and the pairs' B/A ratios. */
@@ -46,6 +48,8 @@ export interface Comparison {
   serverCpu: Compared;
   p99: Compared;
   rssMb: Compared;
+  /** Redis's CPU, when every run of both was a cluster run. */
+  redisCpu?: Compared;
   /** Messages lost in all of A's runs and all of B's. */
   lost: { a: number; b: number };
 }
@@ -79,11 +83,13 @@ export function compare(a: readonly RunFigures[], b: readonly RunFigures[]): Com
     };
   };
   const sum = (runs: readonly RunFigures[]) => runs.reduce((n, f) => n + f.lost, 0);
+  const clustered = [...a, ...b].every((f) => Number.isFinite(f.redisCpu));
   return {
     perCpuSecond: figure(perCpuSecond),
     serverCpu: figure((f) => f.serverCpu),
     p99: figure((f) => f.p99),
     rssMb: figure((f) => f.rssMb),
+    ...(clustered ? { redisCpu: figure((f) => f.redisCpu!) } : {}),
     lost: { a: sum(a), b: sum(b) },
   };
 }
@@ -116,6 +122,7 @@ export function report(c: Comparison, nameA: string, nameB: string): string[] {
     line("srv CPU%", c.serverCpu),
     line("p99 ms", c.p99, 1),
     line("RSS MB", c.rssMb, 1),
+    ...(c.redisCpu ? [line("redis CPU%", c.redisCpu)] : []),
     `${"lost".padEnd(12)} ${n(c.lost.a).padStart(9)} ${n(c.lost.b).padStart(8)}`,
   ];
 }

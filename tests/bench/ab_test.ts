@@ -48,3 +48,14 @@ Deno.test("bench ab: the report shows both medians and the pairs' ratio with its
   assert.match(lines[3], /^p99 ms +5\.0 +5\.0 +×1\.00/);
   assert.match(lines.at(-1)!, /^lost +0 +0$/);
 });
+
+Deno.test("bench ab: Redis's CPU is compared when every run was a cluster run", () => {
+  const cluster = (cpu: number, redisCpu: number) => run(cpu, { redisCpu });
+  const c = compare([cluster(80, 50), cluster(82, 52)], [cluster(80, 45), cluster(81, 47)]);
+  assert.equal(c.redisCpu?.a, 51);
+  assert.equal(c.redisCpu?.b, 46);
+  assert.match(report(c, "A", "B").join("\n"), /redis CPU% +51 +46 +×0\.90/);
+  const mixed = compare([cluster(80, 50)], [run(80)]);
+  assert.equal(mixed.redisCpu, undefined, "one side without Redis: nothing to compare");
+  assert.doesNotMatch(report(mixed, "A", "B").join("\n"), /redis/);
+});
