@@ -57,15 +57,16 @@ export const LATE_MS = 600_000;
 // Consumed items an unread list may keep at its head between trims (plus one).
 const TRIM_EVERY = 8;
 
-// Helpers every script may use. Numbers are formatted with %.0f because
-// Lua 5.1 prints large ones in exponent notation otherwise.
+// Helpers every script may use. Whole numbers are formatted with %d: Lua
+// 5.1's tostring prints large ones in exponent notation, and %.0f goes
+// through the floating-point printf, twice as slow here.
 const PRELUDE = `
 local P = ARGV[1]
 local STATS = P .. 'stats'
 local LATE = ${LATE_MS}
 -- A caught-up cursor trims the unread list once it has moved this far past the last trim.
 local TRIM_EVERY = ${TRIM_EVERY}
-local function int(n) return string.format('%.0f', n) end
+local function int(n) return string.format('%d', n) end
 local function ukey(user) return P .. 'u:' .. user end
 local function bkey(user) return P .. 'b:' .. user end
 local function nkey(user) return P .. 'n:' .. user end
@@ -189,7 +190,7 @@ local c = counters()
 -- As given unless the clock is ahead or it is not a whole number: every
 -- number Lua turns into a string is an sprintf.
 local sent = ARGV[4]
-if tonumber(sent) < c[5] then sent = int(c[5]) elseif not string.find(sent, '^%d+$') then sent = int(tonumber(sent)) end
+if tonumber(sent) < c[5] then sent = int(c[5]) elseif not string.find(sent, '^%d+$') then sent = int(math.floor(tonumber(sent) + 0.5)) end
 -- Seqs and unread items are written first, because their answers are what
 -- the caps need: HINCRBY's 1 is a new mailbox, RPUSH's length the unread
 -- count. A refusal takes them back (nobody saw them: the script is atomic).
