@@ -73,6 +73,7 @@ export function parseArgs(args: string[]): Options {
     rate: 0,
     seconds: 10,
     workers: 2,
+    connections: 8,
     padding: 32,
     probeIntervalMs: 5000,
   };
@@ -167,6 +168,7 @@ export function parseArgs(args: string[]): Options {
       case "--rate":
       case "--seconds":
       case "--workers":
+      case "--connections":
       case "--padding":
       case "--probe-interval-ms": {
         const n = Number(value());

@@ -15,6 +15,7 @@
  * deno task bench --scenario p2p --step --target huayi --compare-stores   # memory and sqlite, interleaved
  * deno task bench --scenario p2p --store sqlite --server-flag=--sync=full
  * deno task bench --scenario p2p --cluster --rate 5000     # two nodes over Redis, every send cross-node
+ * deno task bench --scenario p2p --cluster --rate 5000 --connections 32   # more HTTP connections a generator
  * deno task bench --scenario p2p --target huayi --compare-metrics   # /metrics on and off, interleaved
  * deno task bench --scenario p2p --rate 6000 --no-sockets   # HTTP and the store alone: nobody connects
  * deno task bench --scenario scaling

@@ -23,6 +23,12 @@ export interface ScenarioOptions {
   rate: number;
   seconds: number;
   workers: number;
+  /**
+   * p2p: keep-alive HTTP connections each generator sends on, per node. The
+   * requests of one connection are answered one by one, so few connections
+   * queue sends behind each other's store round trips.
+   */
+  connections: number;
   padding: number;
   /** Server probe period for `conns` (short, so heartbeats run inside the window). */
   probeIntervalMs: number;

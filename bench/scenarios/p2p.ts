@@ -58,7 +58,7 @@ export function p2pPlans(o: ScenarioOptions, url: string, nodes: string[]): Work
     sends: group.map((from, i) => ({ from, to: group[i ^ 1], node: nodeOf(i) })),
     rate: o.rate / workers,
     seconds: o.seconds,
-    connections: 8,
+    connections: Math.max(1, o.connections),
     pingMs: 0,
     padding: o.padding,
     openSockets: !o.noSockets,

@@ -136,3 +136,16 @@ Deno.test("bench --no-sockets: p2p's users log in and send, nobody connects, not
   assert.equal(p2pExpected(o, [result, result]), 0);
   assert.equal(p2pExpected({ ...o, noSockets: false }, [result, result]), 80);
 });
+
+Deno.test("bench --connections: p2p's generators send on that many connections a node, 8 by default", () => {
+  const url = "http://127.0.0.1:1";
+  const nodes = [url, "http://127.0.0.1:2"];
+  assert.deepEqual(p2pPlans(parseArgs(["--users", "8"]), url, nodes).map((p) => p.connections), [
+    8,
+    8,
+  ]);
+  const more = p2pPlans(parseArgs(["--users", "8", "--connections", "32"]), url, nodes);
+  assert.deepEqual(more.map((p) => p.connections), [32, 32]);
+  assert.equal(p2pPlans(parseArgs(["--connections", "0"]), url, nodes)[0].connections, 1);
+  assert.throws(() => parseArgs(["--connections", "many"]), /needs a number/);
+});
