@@ -107,9 +107,37 @@ Deno.test("MessageArena compacts holes left in the middle, and refs still read t
   assert.equal(arena.message(kept[7]).content, content);
 });
 
+Deno.test("MessageArena compacts in steps: no add copies the whole store", () => {
+  const arena = new MessageArena();
+  const content = "w".repeat(10_000);
+  // 40 MB in dense chunks, then two of every three forgotten: ~13 MB live,
+  // spread over every chunk, all of it to be copied.
+  const refs: number[] = [];
+  for (let n = 0; n < 4_000; n++) refs.push(arena.add(message(n, content), 0, false, 0));
+  assert.equal(arena.compacting, false);
+  const kept = refs.filter((_, n) => n % 3 === 0);
+  for (const [n, ref] of refs.entries()) if (n % 3 !== 0) arena.forget(ref);
+  const before = arena.allocatedBytes;
+  arena.add(message(4_000), 0, false, 0);
+  assert.equal(arena.compacting, true);
+  // One add moved about a chunk's worth: most of the store is still where it was.
+  assert.ok(arena.allocatedBytes > before - (4 << 20), `${before} → ${arena.allocatedBytes}`);
+  let adds = 1;
+  while (arena.compacting && adds < 1_000) {
+    arena.add(message(4_000 + adds), 0, false, 0);
+    adds++;
+  }
+  assert.equal(arena.compacting, false);
+  assert.ok(adds >= 10 && adds <= 40, `the compaction took ${adds} adds`);
+  assert.ok(arena.allocatedBytes <= 16 << 20, `${arena.allocatedBytes} held for ~13 MB live`);
+  for (const ref of kept) assert.equal(arena.message(ref).content, content);
+});
+
 Deno.test("MessageArena agrees with a plain map through random adds, forgets, shifts and compactions", () => {
   const next = random(5);
-  const arena = new MessageArena();
+  // Small steps, so compactions span many adds with forgets and shifts between.
+  const arena = new MessageArena({ compactStepBytes: 16 << 10 });
+  let compactingAfterAdds = 0;
   const model = new Map<number, { message: Message; holders: [number, number][] }>();
   const make = message;
   let front = arena.first;
@@ -128,6 +156,7 @@ Deno.test("MessageArena agrees with a plain map through random adds, forgets, sh
       written += content.length;
       holders.forEach(([box, seq], h) => arena.setHolder(ref, h, box, seq));
       model.set(ref, { message: sent, holders });
+      if (arena.compacting) compactingAfterAdds++;
     } else if (roll < 0.85 && model.size > 0) {
       // Forget one in the middle (a deleted topic's message).
       const refs = [...model.keys()];
@@ -150,6 +179,10 @@ Deno.test("MessageArena agrees with a plain map through random adds, forgets, sh
       }
     }
   }
+  assert.ok(
+    compactingAfterAdds > 20,
+    `a compaction was under way after ${compactingAfterAdds} adds`,
+  );
   // Memory follows what is live, whatever the holes.
   let live = 0;
   for (const { message, holders } of model.values()) {
