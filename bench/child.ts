@@ -1,19 +1,50 @@
 /**
  * Child processes of the benchmark, pinned to a CPU with `taskset` when the
- * machine has it, so the server's figures are per one core.
+ * machine has it, so the server's figures are per one core, and run at a
+ * lower priority with `nice` when asked (generators that share cores with
+ * the servers they measure).
  *
  * @module
  */
 
-const HAS_TASKSET = (() => {
+const has = (command: string, args: string[]) => {
   try {
-    return new Deno.Command("taskset", { args: ["-V"], stdout: "null", stderr: "null" })
-      .outputSync()
+    return new Deno.Command(command, { args, stdout: "null", stderr: "null" }).outputSync()
       .success;
   } catch {
     return false;
   }
-})();
+};
+const HAS_TASKSET = has("taskset", ["-V"]);
+const HAS_NICE = has("nice", ["true"]);
+
+/** How to start a child. */
+export interface SpawnOptions {
+  /** The CPU to pin it to (`undefined`: whichever core the scheduler picks). */
+  cpu?: number;
+  /** Its niceness (0 to 19; 0, the default, is the parent's priority). */
+  nice?: number;
+}
+
+/**
+ * The command line that starts `argv` as `options` say: `nice -n N` and
+ * `taskset -c CPU` in front, each only when asked for and on the machine.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { commandLine } from "./child.ts";
+ * assert.deepEqual(commandLine({}, ["deno", "run", "x.ts"]), ["deno", "run", "x.ts"]);
+ * const line = commandLine({ cpu: 1, nice: 5 }, ["deno"]);
+ * assert.equal(line.at(-1), "deno");
+ * ```
+ */
+export function commandLine(options: SpawnOptions, argv: string[]): string[] {
+  const pinned = HAS_TASKSET && options.cpu !== undefined
+    ? ["taskset", "-c", String(options.cpu), ...argv]
+    : argv;
+  return HAS_NICE && options.nice ? ["nice", "-n", String(options.nice), ...pinned] : pinned;
+}
 
 const live = new Set<Child>();
 
@@ -33,15 +64,15 @@ export class Child {
   }
 
   /**
-   * Starts `deno run <denoFlags> script ...args` on `cpu` (`undefined`: on
-   * whichever core the scheduler picks).
+   * Starts `deno run <denoFlags> script ...args` where and as `where` says
+   * (see {@linkcode commandLine}).
    *
    * @param stdin Whether to keep a pipe to the child's stdin (for `send`).
    * @param denoFlags Permissions and other flags for `deno run` (e.g. `--cpu-prof`).
    * @param env Environment variables added to the inherited ones.
    */
   static spawn(
-    cpu: number | undefined,
+    where: SpawnOptions,
     script: string,
     args: string[],
     stdin = false,
@@ -49,9 +80,7 @@ export class Child {
     env?: Record<string, string>,
   ): Child {
     const deno = [Deno.execPath(), "run", ...denoFlags, script, ...args];
-    const [command, ...rest] = HAS_TASKSET && cpu !== undefined
-      ? ["taskset", "-c", String(cpu), ...deno]
-      : deno;
+    const [command, ...rest] = commandLine(where, deno);
     const process = new Deno.Command(command, {
       args: rest,
       env,

@@ -121,6 +121,14 @@ export function parseArgs(args: string[]): Options {
       case "--redis-unix":
         options.redisUnix = true;
         break;
+      case "--generator-nice": {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 0 || n > 19) {
+          throw new Error("--generator-nice is a whole number from 0 to 19");
+        }
+        options.generatorNice = n;
+        break;
+      }
       case "--no-sockets":
         options.noSockets = true;
         break;

@@ -33,6 +33,7 @@ export function conns(target: Target, o: ScenarioOptions): Promise<Figures> {
     serverFlags: ["--probe-interval-ms", String(probeMs)],
     redisAof: o.redisAof,
     redisUnix: o.redisUnix,
+    generatorNice: o.generatorNice,
     windowMs: o.seconds * 1000,
     anyAddress: true,
     plans: (_url, nodes) =>

@@ -25,6 +25,7 @@ export function fanout(target: Target, o: ScenarioOptions): Promise<Figures> {
     serverFlags: [],
     redisAof: o.redisAof,
     redisUnix: o.redisUnix,
+    generatorNice: o.generatorNice,
     windowMs: o.seconds * 1000,
     plans: async (url, nodes) => {
       await createTopic(url, TOPIC);

@@ -40,6 +40,8 @@ export interface ScenarioOptions {
   redisAof?: RedisAof;
   /** A cluster's nodes reach Redis through its Unix socket (`--redis-unix`), not TCP. */
   redisUnix?: boolean;
+  /** The generators' niceness (`--generator-nice`; default 5 on a cluster, 0 otherwise). */
+  generatorNice?: number;
   /**
    * p2p (`--no-sockets`): the users log in and send, but none opens a socket,
    * so every send is stored and none delivered — the HTTP side and the store

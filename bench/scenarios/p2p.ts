@@ -24,6 +24,7 @@ export function p2p(target: Target, o: ScenarioOptions): Promise<Figures> {
     serverFlags: [],
     redisAof: o.redisAof,
     redisUnix: o.redisUnix,
+    generatorNice: o.generatorNice,
     windowMs: o.seconds * 1000,
     plans: (url, nodes) => Promise.resolve(p2pPlans(o, url, nodes)),
     expected: (results) => p2pExpected(o, results),

@@ -170,7 +170,7 @@ export async function restart(target: Target, o: ScenarioOptions): Promise<Figur
       padding: o.padding,
       probe: users[0],
     };
-    filler = Child.spawn(1, FILL_WORKER, [JSON.stringify(plan)], true);
+    filler = Child.spawn({ cpu: 1 }, FILL_WORKER, [JSON.stringify(plan)], true);
     await filler.waitFor(/^logged-in$/, 180_000);
     const metricsBefore = await scrapeMetrics(url);
     const entriesBefore = parseGauge(metricsBefore ?? "", "im_mailbox_entries") ?? 0;

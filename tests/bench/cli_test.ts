@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { parseArgs, RESTART_BACKLOG, roundOrder, variantsFor } from "../../bench/cli.ts";
-import { huayiArgs } from "../../bench/run.ts";
+import { CLUSTER_GENERATOR_NICE, generatorPlacement, huayiArgs } from "../../bench/run.ts";
+import { Child, commandLine } from "../../bench/child.ts";
 import { restartFlags } from "../../bench/scenarios/restart.ts";
 import { p2pExpected, p2pPlans } from "../../bench/scenarios/p2p.ts";
 import { names } from "../../bench/scenarios/options.ts";
@@ -148,4 +149,32 @@ Deno.test("bench --connections: p2p's generators send on that many connections a
   assert.deepEqual(more.map((p) => p.connections), [32, 32]);
   assert.equal(p2pPlans(parseArgs(["--connections", "0"]), url, nodes)[0].connections, 1);
   assert.throws(() => parseArgs(["--connections", "many"]), /needs a number/);
+});
+
+Deno.test("bench --generator-nice: a cluster's generators run behind its nodes, at nice 5 unless told", () => {
+  assert.equal(parseArgs(["--cluster", "--scenario", "p2p"]).generatorNice, undefined);
+  assert.deepEqual(generatorPlacement(true), { nice: CLUSTER_GENERATOR_NICE });
+  assert.equal(CLUSTER_GENERATOR_NICE, 5);
+  assert.deepEqual(generatorPlacement(false), { cpu: 1, nice: 0 });
+  const o = parseArgs(["--cluster", "--scenario", "p2p", "--generator-nice", "0"]);
+  assert.deepEqual(generatorPlacement(true, o.generatorNice), { nice: 0 });
+  assert.throws(() => parseArgs(["--generator-nice", "20"]), /0 to 19/);
+  assert.throws(() => parseArgs(["--generator-nice", "2.5"]), /0 to 19/);
+  // What the placement becomes on this machine's command line.
+  const argv = ["deno", "run", "load_worker.ts"];
+  assert.deepEqual(commandLine({ nice: 0 }, argv), argv);
+  const behind = commandLine({ nice: 5 }, argv);
+  assert.deepEqual(behind.slice(0, 3), ["nice", "-n", "5"]);
+  assert.deepEqual(behind.slice(-3), argv);
+  if (Child.pinned) {
+    assert.deepEqual(commandLine({ cpu: 1, nice: 5 }, argv), [
+      "nice",
+      "-n",
+      "5",
+      "taskset",
+      "-c",
+      "1",
+      ...argv,
+    ]);
+  }
 });
