@@ -129,6 +129,14 @@ export function parseArgs(args: string[]): Options {
         options.generatorNice = n;
         break;
       }
+      case "--redis-nice": {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < -20 || n > 19) {
+          throw new Error("--redis-nice is a whole number from -20 to 19");
+        }
+        options.redisNice = n;
+        break;
+      }
       case "--no-sockets":
         options.noSockets = true;
         break;
@@ -210,7 +218,7 @@ export function parseArgs(args: string[]): Options {
       throw new Error("--cluster runs p2p, fanout, conns, offline or resume (one --scenario)");
     }
   } else {
-    for (const flag of ["--redis-aof", "--redis-unix"]) {
+    for (const flag of ["--redis-aof", "--redis-unix", "--redis-nice"]) {
       if (options.given.has(flag)) throw new Error(`${flag} is a cluster's: add --cluster`);
     }
   }

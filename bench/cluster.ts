@@ -6,6 +6,7 @@
  * @module
  */
 
+import { getPriority } from "node:os";
 import { RedisServer } from "../tests/redis/redis_server.ts";
 
 /**
@@ -203,21 +204,24 @@ export class BenchRedis {
     readonly aof: RedisAof,
     readonly dir: string | undefined,
     readonly unixSocket: boolean,
+    /** Its niceness as the kernel has it (0 when a negative one was not permitted). */
+    readonly nice: number,
   ) {}
 
   /**
-   * Starts `redis-server` on a free port of 127.0.0.1, not pinned to a CPU;
-   * with `unixSocket` the nodes' {@linkcode BenchRedis.url} is its Unix socket.
+   * Starts `redis-server` on a free port of 127.0.0.1, not pinned to a CPU,
+   * at niceness `nice`; with `unixSocket` the nodes' {@linkcode BenchRedis.url}
+   * is its Unix socket.
    */
-  static async start(aof: RedisAof, unixSocket = false): Promise<BenchRedis> {
+  static async start(aof: RedisAof, unixSocket = false, nice = 0): Promise<BenchRedis> {
     const dir = aof === "off"
       ? undefined
       : await Deno.makeTempDir({ prefix: "huayi-bench-redis-" });
-    const server = await RedisServer.start({ args: redisArgs(aof, dir), unixSocket });
+    const server = await RedisServer.start({ args: redisArgs(aof, dir), unixSocket, nice });
     const info = await server.command(["INFO", "server"]) as string;
     const pid = Number(info.match(/^process_id:(\d+)/m)?.[1]);
     if (!pid) throw new Error("redis-server did not say its process_id");
-    return new BenchRedis(server, pid, aof, dir, unixSocket);
+    return new BenchRedis(server, pid, aof, dir, unixSocket, getPriority(pid));
   }
 
   /** Where the nodes connect: TCP, or the Unix socket if it was started with one. */

@@ -34,6 +34,7 @@ export function conns(target: Target, o: ScenarioOptions): Promise<Figures> {
     redisAof: o.redisAof,
     redisUnix: o.redisUnix,
     generatorNice: o.generatorNice,
+    redisNice: o.redisNice,
     windowMs: o.seconds * 1000,
     anyAddress: true,
     plans: (_url, nodes) =>

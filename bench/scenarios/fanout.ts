@@ -26,6 +26,7 @@ export function fanout(target: Target, o: ScenarioOptions): Promise<Figures> {
     redisAof: o.redisAof,
     redisUnix: o.redisUnix,
     generatorNice: o.generatorNice,
+    redisNice: o.redisNice,
     windowMs: o.seconds * 1000,
     plans: async (url, nodes) => {
       await createTopic(url, TOPIC);

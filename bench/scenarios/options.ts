@@ -42,6 +42,8 @@ export interface ScenarioOptions {
   redisUnix?: boolean;
   /** The generators' niceness (`--generator-nice`; default 5 on a cluster, 0 otherwise). */
   generatorNice?: number;
+  /** A cluster's Redis's niceness (`--redis-nice`; default -5). */
+  redisNice?: number;
   /**
    * p2p (`--no-sockets`): the users log in and send, but none opens a socket,
    * so every send is stored and none delivered — the HTTP side and the store

@@ -25,6 +25,7 @@ export function p2p(target: Target, o: ScenarioOptions): Promise<Figures> {
     redisAof: o.redisAof,
     redisUnix: o.redisUnix,
     generatorNice: o.generatorNice,
+    redisNice: o.redisNice,
     windowMs: o.seconds * 1000,
     plans: (url, nodes) => Promise.resolve(p2pPlans(o, url, nodes)),
     expected: (results) => p2pExpected(o, results),

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { parseArgs, variantsFor } from "../../bench/cli.ts";
-import { commandDelta, parseCommandStats, redisArgs, redisCost } from "../../bench/cluster.ts";
-import { huayiArgs, serverHistograms } from "../../bench/run.ts";
+import { getPriority } from "node:os";
+import {
+  BenchRedis,
+  commandDelta,
+  parseCommandStats,
+  redisArgs,
+  redisCost,
+} from "../../bench/cluster.ts";
+import { CLUSTER_REDIS_NICE, huayiArgs, serverHistograms } from "../../bench/run.ts";
 import { medianRecord } from "../../bench/stats.ts";
 
 Deno.test("bench parseArgs: --cluster and --store redis, Huayi IM alone, the Redis persistence", () => {
@@ -90,6 +97,25 @@ Deno.test("bench redisArgs: appendonly everysec in a directory, or nothing kept"
   ]);
   assert.deepEqual(redisArgs("off"), ["--maxmemory-policy", "noeviction"]);
   assert.throws(() => redisArgs("everysec"), /directory/);
+});
+
+Deno.test("bench --redis-nice: the cluster's Redis runs at -5 unless told, and says what it got", async () => {
+  assert.equal(CLUSTER_REDIS_NICE, -5);
+  assert.equal(parseArgs(["--scenario", "p2p", "--cluster", "--redis-nice", "3"]).redisNice, 3);
+  assert.throws(() => parseArgs(["--scenario", "p2p", "--redis-nice", "3"]), /add --cluster/);
+  assert.throws(
+    () => parseArgs(["--scenario", "p2p", "--cluster", "--redis-nice", "-21"]),
+    /-20 to 19/,
+  );
+  // A higher niceness needs no privilege: the server's threads all have it.
+  const redis = await BenchRedis.start("off", false, 7);
+  try {
+    assert.equal(redis.nice, 7);
+    assert.equal(getPriority(redis.pid), 7);
+    assert.equal(await redis.server.command(["PING"]), "PONG");
+  } finally {
+    await redis.stop();
+  }
 });
 
 // What Redis 7.0 answers to INFO commandstats.

@@ -17,6 +17,11 @@ export interface RedisServerOptions {
   startTimeoutMs?: number;
   /** Also listen on a Unix socket (its URL is {@linkcode RedisServer.unixUrl}). */
   unixSocket?: boolean;
+  /**
+   * Its niceness, through `nice -n` (so every thread has it). A negative one
+   * needs the privilege; without it the server runs at the usual priority.
+   */
+  nice?: number;
 }
 
 import { RedisError } from "../../lib/redis/errors.ts";
@@ -137,7 +142,15 @@ export class RedisServer implements AsyncDisposable {
       args.push("--unixsocket", this.#socketPath, "--unixsocketperm", "700");
     }
     args.push(...(this.#options.args ?? []));
-    const child = new Deno.Command("redis-server", { args, stdout: "null", stderr: "null" })
+    const nice = this.#options.nice;
+    const [command, ...rest] = nice
+      ? ["nice", "-n", String(nice), "redis-server"]
+      : ["redis-server"];
+    const child = new Deno.Command(command, {
+      args: [...rest, ...args],
+      stdout: "null",
+      stderr: "null",
+    })
       .spawn();
     this.#child = child;
     try {
