@@ -325,10 +325,10 @@ export const CLUSTER_GENERATOR_NICE = 5;
 /**
  * The niceness of a cluster run's Redis, as the README recommends for a
  * Redis on the nodes' machine: every node's requests wait on its one
- * thread, so it should not wait for a core behind a node. 3 interleaved
+ * thread, so it should not wait for a core behind a node. 6 interleaved
  * pairs against 0 (generators at nice 5 in both), cross-node 1:1 at 5,000
- * msg/s: p99 27.2/12.8/23.6 vs 41.7/31.8/116 ms. Needs the privilege to
- * raise a priority; without it Redis runs at 0 and the row says so.
+ * msg/s: p99 lower in 5, medians 25.4 vs 40.9 ms. Needs the privilege to
+ * raise a priority; without it Redis runs at 0 and the figures say so.
  */
 export const CLUSTER_REDIS_NICE = -5;
 
