@@ -345,8 +345,9 @@ export class MessageArena {
   }
 
   // Picks the chunks less than half live (the current one aside: it is
-  // still filling) for emptying, and takes the first step. The margin of a
-  // chunk in the trigger means there is always one such chunk.
+  // still filling) for emptying, and takes the first step. The trigger's
+  // margin of a chunk leaves such a chunk unless the current one is a large
+  // message's own, which the next add replaces.
   #startCompaction(): void {
     const emptying = new Set<number>();
     for (const [number, chunk] of this.#chunks) {
