@@ -26,6 +26,15 @@ export interface Options extends ScenarioOptions {
   given: Set<string>;
 }
 
+// A niceness from the command line: a whole number from `lowest` to 19.
+function niceness(flag: string, text: string, lowest: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < lowest || n > 19) {
+    throw new Error(`${flag} is a whole number from ${lowest} to 19`);
+  }
+  return n;
+}
+
 /** One server a scenario is measured on. */
 export interface Variant {
   target: Target;
@@ -121,22 +130,12 @@ export function parseArgs(args: string[]): Options {
       case "--redis-unix":
         options.redisUnix = true;
         break;
-      case "--generator-nice": {
-        const n = Number(value());
-        if (!Number.isInteger(n) || n < 0 || n > 19) {
-          throw new Error("--generator-nice is a whole number from 0 to 19");
-        }
-        options.generatorNice = n;
+      case "--generator-nice":
+        options.generatorNice = niceness(flag, value(), 0);
         break;
-      }
-      case "--redis-nice": {
-        const n = Number(value());
-        if (!Number.isInteger(n) || n < -20 || n > 19) {
-          throw new Error("--redis-nice is a whole number from -20 to 19");
-        }
-        options.redisNice = n;
+      case "--redis-nice":
+        options.redisNice = niceness(flag, value(), -20);
         break;
-      }
       case "--no-sockets":
         options.noSockets = true;
         break;
