@@ -30,7 +30,7 @@
 import { Child } from "./child.ts";
 import { type Options, parseArgs, roundOrder, type Variant, variantsFor } from "./cli.ts";
 import { lockMachine, unlockMachine } from "./lock.ts";
-import { CLUSTER_GENERATOR_NICE, CLUSTER_NODES, type Figures } from "./run.ts";
+import { CLUSTER_NODES, type Figures, generatorPlacement } from "./run.ts";
 import { type ScenarioName, type ScenarioOptions, SCENARIOS } from "./scenarios/mod.ts";
 import { medianRecord } from "./stats.ts";
 import { fmt, NOISY_CPU, renderTable, type Row, warnings } from "./table.ts";
@@ -112,8 +112,7 @@ async function record(rows: Row[], sha: string): Promise<void> {
           redisTransport: row.options.redisUnix ? "unix" : "tcp",
         }
         : {}),
-      generatorNice: row.options.generatorNice ??
-        (row.store === "redis" ? CLUSTER_GENERATOR_NICE : 0),
+      generatorNice: generatorPlacement(row.store === "redis", row.options.generatorNice).nice,
       parameters: { ...row.options, store: row.store },
       pinned: Child.pinned,
       pinning: pinning(row.store),
