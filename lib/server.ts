@@ -9,7 +9,8 @@
 
 import { createAuthenticator } from "./auth/authenticator.ts";
 import type { Config } from "./config.ts";
-import { createApiHandler, json } from "./http/api.ts";
+import { createApiHandler } from "./http/api.ts";
+import { json } from "./http/responses.ts";
 import { listen } from "./http/listener.ts";
 import { Hub } from "./realtime/hub.ts";
 import { openStore, type Store } from "./stores.ts";

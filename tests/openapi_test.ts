@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Close } from "../lib/protocol/close_codes.ts";
 import { parseConfig } from "../lib/config.ts";
-import { type ApiDependencies, routes } from "../lib/http/api.ts";
+import { type ApiDependencies, routes } from "../lib/http/routes.ts";
 
 const METHODS = new Set(["get", "head", "post", "put", "patch", "delete", "options", "trace"]);
 const document = await Deno.readTextFile(new URL("../openapi.yaml", import.meta.url));

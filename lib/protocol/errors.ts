@@ -1,7 +1,7 @@
 /**
  * The failures the server reports to clients, as typed exceptions. The core
- * throws them by kind; `http/api.ts` maps each kind to its status code in one
- * place.
+ * throws them by kind; `http/responses.ts` maps each kind to its status code
+ * in one place.
  *
  * @module
  */

@@ -2,12 +2,10 @@
  * The hub: the live connections, and every operation of the API on top of
  * the store (the directory of users, sessions and topics, and the mailbox).
  *
- * A send is one atomic append to the mailbox: every recipient's entry and
- * the sender's copy get their seqs in the order sends are accepted, so
- * messages are ordered per sender and per topic at every member. The
- * mailbox announces each committed entry, and the hub offers it to the
- * user's connection, if any; a connection that cannot take it now reads it
- * from the mailbox later. Nothing is queued anywhere else.
+ * A send is one atomic append to the mailbox (`sends.ts`). The mailbox
+ * announces each committed entry, and the hub offers it to the user's
+ * connection, if any; a connection that cannot take it now reads it from
+ * the mailbox later. Nothing is queued anywhere else.
  *
  * @module
  */
@@ -15,7 +13,7 @@
 import type { Session } from "../core/sessions.ts";
 import { Close, type CloseReason } from "../protocol/close_codes.ts";
 import { Failure, serverFull } from "../protocol/errors.ts";
-import { resumed, systemNotice } from "../protocol/frames.ts";
+import { resumed } from "../protocol/frames.ts";
 import { type Message, newMessageId } from "../protocol/messages.ts";
 import type { SendRequest } from "../protocol/requests.ts";
 import type { Directory, NamePage, PageQuery } from "../store/directory.ts";
@@ -28,14 +26,14 @@ import type { Tracing } from "../telemetry/tracing.ts";
 import { Connection, type ConnectionOptions } from "./connection.ts";
 import { Upkeep } from "./upkeep.ts";
 import { eachInFlight } from "../util/in_flight.ts";
-import { type Accepted, compose, outcome } from "./sends.ts";
+import { type Accepted, type Idempotency, Sender, topicNotFound } from "./sends.ts";
 
 /** What the hub needs from the configuration. */
 export interface HubOptions extends ConnectionOptions {
   slowConsumerMs: number;
   /** Where the hub counts, if anywhere (its connections count deliveries there too). */
   metrics?: HubMetrics;
-  /** Spans around sends and topic deletions, if traced. */
+  /** Spans around sends (`im.send`), if traced. */
   tracing?: Tracing;
   /**
    * One of several nodes: sessions can end on another node, which tells
@@ -108,6 +106,7 @@ export class Hub {
   #stopped = false;
   #lastSentAt = 0;
   readonly #upkeep: Upkeep;
+  readonly #sender: Sender;
 
   /**
    * @param options Timings and limits.
@@ -127,6 +126,14 @@ export class Hub {
       presence: this.#presence,
       log,
       sessionEnded: (sid, user, reason) => this.sessionEnded(sid, user, reason),
+    });
+    this.#sender = new Sender({
+      directory: this.#directory,
+      mailbox: this.#mailbox,
+      metrics: options.metrics,
+      tracing: options.tracing,
+      notify: (user, frame) => this.#notify(user, frame),
+      now: () => this.#now(),
     });
   }
 
@@ -363,94 +370,23 @@ export class Hub {
 
   // ---- messages ----
 
-  /**
-   * Sends a message: one-to-one to each of `to` separately, or to every
-   * member of a topic but the sender (who, with the mentioned users, joins
-   * it first). The sender gets their own copy. For an unknown topic the
-   * sender's socket gets `__topic_not_found__` and `not_found` is thrown;
-   * a cap refuses the whole send (`too_many_requests`).
-   */
-  send(request: SendRequest, idempotency?: { key: string; bodyHash: string }): Promise<Accepted> {
-    return this.#traced(request, idempotency, () => this.#send(request, idempotency));
+  /** Sends a message: see {@linkcode Sender.send}. */
+  send(request: SendRequest, idempotency?: Idempotency): Promise<Accepted> {
+    return this.#sender.send(request, idempotency);
   }
 
   /** Whether {@linkcode Hub.sendAs} can check a sid and append in one step. */
   get checksSessionsOnSend(): boolean {
-    return this.#mailbox.checksSessions === true;
+    return this.#sender.checksSessions;
   }
 
-  /**
-   * Sends `request` as {@linkcode Hub.send} does, with `sid` checked in the
-   * same step as the append (see {@linkcode Hub.checksSessionsOnSend}): a
-   * one-to-one send then costs one round trip to the store instead of a
-   * session check and an append. Resolves `undefined`, having changed
-   * nothing, when `sid` is not vouched for as `request.from`'s live session:
-   * then authenticate and {@linkcode Hub.send}, which give the exact answer.
-   */
+  /** A send with its sid checked in the same step: see {@linkcode Sender.sendAs}. */
   sendAs(
     sid: string,
     request: SendRequest,
-    idempotency?: { key: string; bodyHash: string },
+    idempotency?: Idempotency,
   ): Promise<Accepted | undefined> {
-    if (request.kind !== "direct" || !this.checksSessionsOnSend) return Promise.resolve(undefined);
-    return this.#traced(request, idempotency, () => this.#sendAs(sid, request, idempotency));
-  }
-
-  // A send as an `im.send` span when tracing is on.
-  #traced<T>(
-    request: SendRequest,
-    idempotency: { key: string; bodyHash: string } | undefined,
-    send: () => Promise<T>,
-  ): Promise<T> {
-    const tracing = this.#options.tracing;
-    if (!tracing?.enabled) return send();
-    const attributes = { "im.kind": request.kind, "im.idempotent": idempotency !== undefined };
-    return tracing.span("im.send", attributes, send);
-  }
-
-  async #sendAs(
-    sid: string,
-    request: SendRequest,
-    idempotency?: { key: string; bodyHash: string },
-  ): Promise<Accepted | undefined> {
-    const { message, recipients } = compose(request, this.#now());
-    const result = await this.#mailbox.append({
-      message,
-      recipients,
-      ownCopy: true,
-      idempotency,
-      sid,
-    });
-    if (result.kind === "unverified") return undefined;
-    this.#directory.touch({ sid, username: request.from, lastSeen: this.#now() });
-    if (result.kind === "appended") this.#options.metrics?.acceptedDirect.inc();
-    return outcome(result, message);
-  }
-
-  async #send(
-    request: SendRequest,
-    idempotency?: { key: string; bodyHash: string },
-  ): Promise<Accepted> {
-    let members: readonly string[] | undefined;
-    if (request.kind === "topic") {
-      // Members and mentions get it; they join only once it is accepted, so a
-      // refused send changes no membership either.
-      members = await this.#directory.members(request.topic);
-      if (!members) {
-        this.#notify(request.from, systemNotice("__topic_not_found__", request.topic));
-        throw topicNotFound(request.topic);
-      }
-    }
-    const { message, recipients } = compose(request, this.#now(), members);
-    const result = await this.#mailbox.append({ message, recipients, ownCopy: true, idempotency });
-    if (result.kind === "appended") {
-      if (message.kind === "topic") {
-        await this.#directory.join(message.topic, [message.from, ...message.to]);
-      }
-      const metrics = this.#options.metrics;
-      (message.kind === "direct" ? metrics?.acceptedDirect : metrics?.acceptedTopic)?.inc();
-    }
-    return outcome(result, message);
+    return this.#sender.sendAs(sid, request, idempotency);
   }
 
   /** A page of `user`'s own mailbox. */
@@ -500,7 +436,3 @@ export class Hub {
 
 // Sockets reading their mailbox at once after a resync.
 const RESYNCS_IN_FLIGHT = 256;
-
-function topicNotFound(topic: string): Failure {
-  return new Failure("not_found", `topic ${topic} does not exist`);
-}

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { type ApiDependencies, createApiHandler, json } from "../../lib/http/api.ts";
+import { createApiHandler } from "../../lib/http/api.ts";
+import { json } from "../../lib/http/responses.ts";
+import type { ApiDependencies } from "../../lib/http/routes.ts";
 import { silentLogger } from "../../lib/telemetry/log.ts";
 import type { Session } from "../../lib/core/sessions.ts";
 import { createTestHub } from "../realtime/test_hub.ts";
