@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Store, Target } from "./run.ts";
+import type { Store, Target } from "./figures.ts";
 import { HUAYI_ONLY, type ScenarioName, type ScenarioOptions, SCENARIOS } from "./scenarios/mod.ts";
 
 /** Everything `deno task bench` was asked to do. */

@@ -30,7 +30,8 @@
 import { Child } from "./child.ts";
 import { type Options, parseArgs, roundOrder, type Variant, variantsFor } from "./cli.ts";
 import { lockMachine, unlockMachine } from "./lock.ts";
-import { CLUSTER_NODES, type Figures, generatorPlacement } from "./run.ts";
+import type { Figures } from "./figures.ts";
+import { CLUSTER_NODES, generatorPlacement } from "./run.ts";
 import { type ScenarioName, type ScenarioOptions, SCENARIOS } from "./scenarios/mod.ts";
 import { medianRecord } from "./stats.ts";
 import { fmt, NOISY_CPU, renderTable, type Row, warnings } from "./table.ts";

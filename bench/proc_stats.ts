@@ -146,3 +146,46 @@ export function cpuPercent(from: ProcSample, to: ProcSample): number {
   const wallSeconds = (to.at - from.at) / 1000;
   return wallSeconds > 0 ? (100 * (to.cpuSeconds - from.cpuSeconds)) / wallSeconds : 0;
 }
+
+export interface MachineSample {
+  /** Task time of the whole machine minus this benchmark's generators and coordinator. */
+  others: number;
+  /** Everything CPU 0 (the server's core) did, interrupts included. */
+  core0: number;
+  /** Everything CPU 1 (the generators' core) did, interrupts included. */
+  core1: number;
+  /** Interrupt time of the whole machine: mostly loopback traffic, charged to no process. */
+  interrupts: number;
+}
+
+/**
+ * The machine's CPU seconds so far, with the processes `ours` (and this one)
+ * counted out of `others`.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sampleMachine } from "./proc_stats.ts";
+ * const sample = await sampleMachine([]);
+ * assert.ok(sample.core0 >= 0 && sample.interrupts >= 0);
+ * ```
+ */
+export async function sampleMachine(pids: number[]): Promise<MachineSample> {
+  const ours = await Promise.all(
+    ["self", ...pids.map(String)].map((pid) =>
+      Deno.readTextFile(`/proc/${pid}/stat`).then(parseStatCpuSeconds, () => 0)
+    ),
+  );
+  const times = await cpuTimes();
+  const machine = times.get("cpu")!;
+  const core = (name: string) => {
+    const { tasks, interrupts } = times.get(name) ?? { tasks: 0, interrupts: 0 };
+    return tasks + interrupts;
+  };
+  return {
+    others: machine.tasks - ours.reduce((a, b) => a + b, 0),
+    core0: core("cpu0"),
+    core1: core("cpu1"),
+    interrupts: machine.interrupts,
+  };
+}

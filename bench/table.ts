@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ClusterFigures, Figures, Store, Target } from "./run.ts";
+import type { ClusterFigures, Figures, Store, Target } from "./figures.ts";
 import type { ScenarioName, ScenarioOptions } from "./scenarios/mod.ts";
 import { perCpuSecond } from "./stats.ts";
 

@@ -8,7 +8,8 @@
  */
 
 import type { WorkerPlan } from "../load_worker.ts";
-import { CLUSTER_NODES, type Figures, measure, type Target } from "../run.ts";
+import type { Figures, Target } from "../figures.ts";
+import { CLUSTER_NODES, measure } from "../run.ts";
 import { names, type ScenarioOptions, split } from "./options.ts";
 
 /** Sockets per generator process: every process may hold at most 20,000 files. */

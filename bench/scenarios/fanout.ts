@@ -7,7 +7,8 @@
  */
 
 import type { WorkerPlan } from "../load_worker.ts";
-import { type Figures, measure, type Target } from "../run.ts";
+import type { Figures, Target } from "../figures.ts";
+import { measure } from "../run.ts";
 import { names, type ScenarioOptions, split } from "./options.ts";
 
 const TOPIC = "bench_topic";

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { type Figures, measure, type Target } from "../run.ts";
+import type { Figures, Target } from "../figures.ts";
+import { measure } from "../run.ts";
 import type { ScenarioOptions } from "./options.ts";
 
 /** Runs the offline-drain scenario once against `target` (Huayi IM only: the baseline stores nothing). */

@@ -5,7 +5,7 @@
  */
 
 import type { RedisAof } from "../cluster.ts";
-import type { Store } from "../run.ts";
+import type { Store } from "../figures.ts";
 
 /** Sizes and rates a scenario may use. */
 export interface ScenarioOptions {

@@ -9,7 +9,8 @@
  */
 
 import type { WorkerPlan, WorkerResult } from "../load_worker.ts";
-import { type Figures, measure, type Target } from "../run.ts";
+import type { Figures, Target } from "../figures.ts";
+import { measure } from "../run.ts";
 import { names, type ScenarioOptions, shuffled, split } from "./options.ts";
 
 /** Runs the p2p scenario once against `target`. */

@@ -18,20 +18,17 @@ import { Child } from "../child.ts";
 import { directorySize, perItem } from "../disk.ts";
 import type { FillPlan, FillResult } from "../fill_worker.ts";
 import { parseGauge, scrapeMetrics } from "../prometheus.ts";
-import { cpuPercent, sampleProcess } from "../proc_stats.ts";
+import { type Figures, serverHistograms, type Target } from "../figures.ts";
+import { cpuPercent, sampleMachine, sampleProcess } from "../proc_stats.ts";
 import { waitForQuiet } from "../quiet.ts";
 import {
   assertStoreOpened,
-  type Figures,
   freshDataDir,
   LISTENING,
   removeDataDir,
-  sampleMachine,
-  serverHistograms,
   type ServerSpec,
   spawnServer,
-  type Target,
-} from "../run.ts";
+} from "../server_process.ts";
 import { StampReader } from "../stamp_reader.ts";
 import { RawWebSocket } from "../ws_reader.ts";
 import { names, type ScenarioOptions } from "./options.ts";
@@ -175,14 +172,14 @@ export async function restart(target: Target, o: ScenarioOptions): Promise<Figur
     const metricsBefore = await scrapeMetrics(url);
     const entriesBefore = parseGauge(metricsBefore ?? "", "im_mailbox_entries") ?? 0;
     const before = await sampleProcess(server.pid);
-    const machineBefore = await sampleMachine([filler]);
+    const machineBefore = await sampleMachine([filler.pid]);
     await filler.send("go");
     // A million entries at a few tens of thousands a second: minutes, not hours.
     const fill: FillResult = JSON.parse(
       (await filler.waitFor(/^result (.*)$/, 3_600_000))[1],
     );
     const after = await sampleProcess(server.pid);
-    const machineAfter = await sampleMachine([filler]);
+    const machineAfter = await sampleMachine([filler.pid]);
     const metricsAfter = await scrapeMetrics(url);
     await filler.stop();
     filler = undefined;

@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { Figures, Target } from "../run.ts";
+import type { Figures, Target } from "../figures.ts";
 import { drainBacklog } from "./offline.ts";
 import type { ScenarioOptions } from "./options.ts";
 

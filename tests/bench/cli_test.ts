@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { parseArgs, RESTART_BACKLOG, roundOrder, variantsFor } from "../../bench/cli.ts";
-import { CLUSTER_GENERATOR_NICE, generatorPlacement, huayiArgs } from "../../bench/run.ts";
+import { CLUSTER_GENERATOR_NICE, generatorPlacement } from "../../bench/run.ts";
+import { huayiArgs } from "../../bench/server_process.ts";
 import { Child, commandLine } from "../../bench/child.ts";
 import { restartFlags } from "../../bench/scenarios/restart.ts";
 import { p2pExpected, p2pPlans } from "../../bench/scenarios/p2p.ts";

@@ -8,7 +8,9 @@ import {
   redisArgs,
   redisCost,
 } from "../../bench/cluster.ts";
-import { CLUSTER_REDIS_NICE, huayiArgs, serverHistograms } from "../../bench/run.ts";
+import { serverHistograms } from "../../bench/figures.ts";
+import { CLUSTER_REDIS_NICE } from "../../bench/run.ts";
+import { huayiArgs } from "../../bench/server_process.ts";
 import { medianRecord } from "../../bench/stats.ts";
 
 Deno.test("bench parseArgs: --cluster and --store redis, Huayi IM alone, the Redis persistence", () => {

@@ -145,7 +145,7 @@ Deno.test("bench prometheus: reads the server's own exposition", async () => {
   assert.equal(parseGauge(after, "im_mailbox_entries"), 4321);
   // What a run reports from the two scrapes.
   for (let i = 0; i < 100; i++) metrics.deliverySeconds.observe(0.004);
-  const { serverHistograms } = await import("../../bench/run.ts");
+  const { serverHistograms } = await import("../../bench/figures.ts");
   const figures = serverHistograms(before, metrics.registry.expose());
   assert.equal(figures.lagSamples, 100);
   assert.equal(figures.lagMaxMs, 500);

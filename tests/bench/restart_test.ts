@@ -65,7 +65,7 @@ Deno.test("bench medianRecord: finite numbers by median, the rest from the first
 });
 
 Deno.test("bench assertStoreOpened: a sqlite run whose data directory stays empty fails", async () => {
-  const { assertStoreOpened } = await import("../../bench/run.ts");
+  const { assertStoreOpened } = await import("../../bench/server_process.ts");
   const dir = await Deno.makeTempDir({ prefix: "bench-store-test-" });
   try {
     await assertStoreOpened("memory", dir);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Figures } from "../../bench/run.ts";
+import type { Figures } from "../../bench/figures.ts";
 import { fmt, renderTable, type Row, warnings } from "../../bench/table.ts";
 
 const figures = (over: Partial<Figures>): Figures => ({
