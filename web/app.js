@@ -9,6 +9,7 @@
  * @module
  */
 
+import { onCreateTopic, onDeleteClick, onSend, topicAction } from "./actions.js";
 import { Api, ApiError, login, register, serverAuthMode } from "./api.js";
 import { learnMode, passwordProblem, renderLoginForm, takeHandedToken } from "./auth.js";
 import {
@@ -18,10 +19,7 @@ import {
   hideResumeNotice,
   loadOlder,
   NAME,
-  onCreateTopic,
-  onDeleteClick,
   onMessagesScroll,
-  onSend,
   OPEN_KEY,
   openConversation,
   readJson,
@@ -32,7 +30,6 @@ import {
   search,
   setActiveChat,
   showMore,
-  topicAction,
 } from "./chat.js";
 import { Connection } from "./connection.js";
 import { $ } from "./elements.js";

@@ -1,18 +1,16 @@
 // @ts-check
 /**
  * The logged-in user's chat: its state, the frames that arrive, history
- * read from the server, the lists and the open conversation on screen, and
- * what the user does there (send, open, find, create, join, quit and delete
- * topics).
+ * read from the server, the lists and the open conversation on screen (what
+ * the user sends and does to topics is in `actions.js`).
  *
  * @module
  */
 
-import { ApiError } from "./api.js";
 import { conversationId } from "./history.js";
 import { Directory } from "./directory.js";
 import { $ } from "./elements.js";
-import { mentionsIn, page, renderEntries, renderTopics, renderUsers } from "./view.js";
+import { page, renderEntries, renderTopics, renderUsers } from "./view.js";
 
 /** Where the open conversation is kept across a reload (per tab). */
 export const OPEN_KEY = "huayi-im:open";
@@ -299,7 +297,7 @@ function file(frame, live) {
  * @param {string} name
  * @param {import("./history.js").Entry} entry
  */
-function put(type, name, entry) {
+export function put(type, name, entry) {
   if (!chat) return;
   if (!chat.history.insert(type, name, entry)) return;
   const isOpen = chat.current?.type === type && chat.current.name === name;
@@ -583,127 +581,6 @@ export async function search(which, query) {
   if (!current || !current[which].setQuery(query)) return;
   renderAll();
   await refresh();
-}
-
-/** Sends what the compose box holds to the open conversation; `@name`s in a topic are mentions. */
-export function onSend() {
-  if (!chat?.current) return;
-  const content = $.compose.value;
-  if (content.trim() === "") return;
-  const current = chat;
-  const { type, name } = chat.current;
-  const me = chat.session.username;
-  const to = type === "topic" ? mentionsIn(content, me) : [name];
-  const topic = type === "topic" ? name : "";
-  $.compose.value = "";
-  $.composeError.textContent = "";
-  current.sending = current.sending.then(async () => {
-    let sent;
-    try {
-      sent = await current.api.send(me, to, topic, content);
-    } catch (error) {
-      if (chat !== current) return;
-      $.composeError.textContent = `Not sent: ${reason(error)}`;
-      if ($.compose.value === "") $.compose.value = content;
-      return;
-    }
-    if (chat !== current) return;
-    if (topic) {
-      current.history.setJoined(topic, true);
-      current.gone.delete(topic);
-    }
-    // Shown at once; the echo over the socket (same id) brings its seq.
-    put(type, name, {
-      kind: "message",
-      id: sent.id,
-      from: me,
-      to,
-      topic,
-      content,
-      at: sent.sentAt,
-    });
-  });
-}
-
-/**
- * Creates the topic named in the sidebar form and opens it; one that exists
- * already is opened (to read, or to join).
- *
- * @param {Event} event
- */
-export async function onCreateTopic(event) {
-  event.preventDefault();
-  if (!chat) return;
-  const current = chat;
-  const name = $.topicName.value.trim();
-  if (!NAME.test(name)) {
-    $.sidebarError.textContent = "A topic name is 4 to 30 letters, digits, _ or -.";
-    return;
-  }
-  let created = true;
-  try {
-    await current.api.createTopic(name);
-  } catch (error) {
-    if (!(error instanceof ApiError && error.status === 409)) {
-      if (chat === current) $.sidebarError.textContent = `Could not create: ${reason(error)}`;
-      return;
-    }
-    created = false;
-  }
-  if (chat !== current) return;
-  $.sidebarError.textContent = "";
-  $.topicName.value = "";
-  current.topics.setQuery("");
-  current.gone.delete(name);
-  if (created) current.history.setJoined(name, true);
-  openConversation("topic", name);
-  refresh();
-}
-
-/**
- * Joins, quits or deletes the open topic.
- *
- * @param {"join" | "quit" | "delete"} action
- */
-export async function topicAction(action) {
-  const current = chat;
-  if (!current?.current || current.current.type !== "topic") return;
-  const topic = current.current.name;
-  try {
-    if (action === "join") await current.api.joinTopic(topic);
-    else if (action === "quit") await current.api.quitTopic(topic);
-    else await current.api.deleteTopic(topic);
-  } catch (error) {
-    if (chat === current) $.composeError.textContent = `Could not ${action}: ${reason(error)}`;
-    return;
-  }
-  if (chat !== current) return;
-  $.composeError.textContent = "";
-  if (action === "delete") current.gone.add(topic);
-  else current.history.setJoined(topic, action === "join");
-  renderAll();
-  refresh();
-}
-
-/** @type {ReturnType<typeof setTimeout> | undefined} */
-let confirmTimer;
-
-/** Deletes the open topic on a second click: deleting is for everyone and cannot be undone. */
-export function onDeleteClick() {
-  if ($.remove.dataset.confirm !== "true") {
-    $.remove.dataset.confirm = "true";
-    $.remove.textContent = "Really delete?";
-    confirmTimer = setTimeout(resetDelete, 4000);
-    return;
-  }
-  resetDelete();
-  topicAction("delete");
-}
-
-function resetDelete() {
-  clearTimeout(confirmTimer);
-  delete $.remove.dataset.confirm;
-  $.remove.textContent = "Delete";
 }
 
 /**
