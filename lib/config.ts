@@ -72,12 +72,30 @@ export interface Config {
   nodeId: string;
 }
 
-/** Thrown when a setting is malformed; the message names the setting. */
+/**
+ * Thrown when a setting is malformed; the message names the setting.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ConfigError, parseConfig } from "./config.ts";
+ * assert.throws(() => parseConfig({ IM_PORT: "eighty" }, []), ConfigError);
+ * ```
+ */
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-/** Thrown for `--help`: not an error, the caller prints {@linkcode usage}. */
+/**
+ * Thrown for `--help`: not an error, the caller prints {@linkcode usage}.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { HelpRequested, parseConfig } from "./config.ts";
+ * assert.throws(() => parseConfig({}, ["--help"]), HelpRequested);
+ * ```
+ */
 export class HelpRequested extends Error {
   override name = "HelpRequested";
 }

@@ -253,7 +253,17 @@ export class RedisLink {
   }
 }
 
-/** A reply element as a number (`null`, a missing field, is 0). */
+/**
+ * A reply element as a number (`null`, a missing field, is 0).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { num } from "./redis_shared.ts";
+ * assert.equal(num("42"), 42);
+ * assert.equal(num(null), 0);
+ * ```
+ */
 export function num(reply: RedisReply | undefined): number {
   return reply === null || reply === undefined ? 0 : Number(reply);
 }

@@ -80,7 +80,15 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   };
 }
 
-/** A logger that writes nothing (for unit tests). */
+/**
+ * A logger that writes nothing (for unit tests).
+ *
+ * @example Usage
+ * ```ts
+ * import { silentLogger } from "./log.ts";
+ * silentLogger("login", { user: "Harry" }); // goes nowhere
+ * ```
+ */
 export const silentLogger: Logger = () => {};
 
 /**

@@ -13,7 +13,18 @@
 
 import { Fifo } from "./fifo.ts";
 
-/** Raised by {@linkcode Channel.send} when the channel is or becomes closed. */
+/**
+ * Raised by {@linkcode Channel.send} when the channel is or becomes closed.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Channel, ChannelClosedError } from "./channel.ts";
+ * const channel = new Channel<string>(1);
+ * channel.close();
+ * await assert.rejects(channel.send("late"), ChannelClosedError);
+ * ```
+ */
 export class ChannelClosedError extends Error {
   override name = "ChannelClosedError";
   constructor() {
