@@ -31,12 +31,19 @@ import {
   setActiveChat,
   showMore,
 } from "./chat.js";
+import {
+  forgetSession,
+  heldElsewhere,
+  holdPerson,
+  readSession,
+  saveSession,
+  SESSION_KEY,
+} from "./tab_session.js";
 import { Connection } from "./connection.js";
 import { $ } from "./elements.js";
 import { History } from "./history.js";
 import { page, renderEntries } from "./view.js";
 
-const SESSION_KEY = "huayi-im:session";
 const LAST_NAME_KEY = "huayi-im:last-username";
 // Presence and topics have no push in the contract, so the visible pages of them are polled.
 const REFRESH_MS = 5000;
@@ -198,85 +205,6 @@ async function pickSession() {
     return { session: null, message: "", name: candidate.username };
   }
   return { session: candidate, message: "" };
-}
-
-/**
- * @param {Storage} storage
- * @returns {Session | null}
- */
-function readSession(storage) {
-  const saved = readJson(storage, SESSION_KEY);
-  if (saved && typeof saved.sid === "string" && typeof saved.username === "string") {
-    // Sessions saved before the auth modes were open-mode ones.
-    const auth = saved.auth === "password" || saved.auth === "token" ? saved.auth : "open";
-    return { sid: saved.sid, username: saved.username, auth };
-  }
-  return null;
-}
-
-/** @returns {any} The Web Locks API, or undefined (outside a secure context). */
-function locks() {
-  return /** @type {any} */ (navigator).locks;
-}
-
-/** @param {string} username */
-function lockName(username) {
-  return `huayi-im:person:${username}`;
-}
-
-/**
- * Whether another tab of this browser has the person open; undefined when
- * this browser cannot tell.
- *
- * @param {string} username
- * @returns {Promise<boolean | undefined>}
- */
-async function heldElsewhere(username) {
-  if (typeof locks()?.query !== "function") return undefined;
-  try {
-    const { held = [] } = await locks().query();
-    return held.some((/** @type {{name: string}} */ lock) => lock.name === lockName(username));
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Claims the person for this tab until the returned function is called. A
- * tab that logs in as a person another tab holds takes the claim over (the
- * server signs the other tab out anyway).
- *
- * @param {string} username
- * @returns {() => void}
- */
-function holdPerson(username) {
-  if (typeof locks()?.request !== "function") return () => {};
-  /** @type {() => void} */
-  let release = () => {};
-  const held = new Promise((resolve) => release = () => resolve(undefined));
-  // Taken over by another tab: the lock is gone, nothing else to do here.
-  locks().request(lockName(username), { steal: true }, () => held).catch(() => {});
-  return release;
-}
-
-/**
- * Keeps the sid, the name and the mode it was made in: never the password or the token.
- *
- * @param {Session} session
- */
-function saveSession(session) {
-  const { sid, username, auth } = session;
-  const text = JSON.stringify({ sid, username, auth });
-  sessionStorage.setItem(SESSION_KEY, text);
-  // The default for a brand-new tab.
-  localStorage.setItem(SESSION_KEY, text);
-}
-
-/** @param {string} sid */
-function forgetSession(sid) {
-  sessionStorage.removeItem(SESSION_KEY);
-  // Another tab may have logged in since: only this session's own entry goes.
-  if (readJson(localStorage, SESSION_KEY)?.sid === sid) localStorage.removeItem(SESSION_KEY);
 }
 
 /**
