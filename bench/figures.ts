@@ -47,6 +47,12 @@ export interface Figures {
   toServerP99: number;
   fromServerP50: number;
   fromServerP99: number;
+  /**
+   * Of send → accepted, the generators' own part: from a send's body being
+   * built (its stamp) to its last byte written to the socket, p99 (NaN when
+   * not timed).
+   */
+  generatorWriteP99: number;
   /** Server CPU over the measured window, percent of one core. */
   serverCpu: number;
   /** All generator processes together, percent of one core (they share CPU 1). */
@@ -223,6 +229,7 @@ export function figures(
   const { p50, p90, p99, max } = merged((r) => r.latency);
   const toServer = merged((r) => r.toServer);
   const fromServer = merged((r) => r.fromServer);
+  const writeLag = merged((r) => r.writeLag);
 
   const sum = (pick: (r: WorkerResult) => number) =>
     results.reduce((total, r) => total + pick(r), 0);
@@ -252,6 +259,7 @@ export function figures(
     toServerP99: toServer.p99,
     fromServerP50: fromServer.p50,
     fromServerP99: fromServer.p99,
+    generatorWriteP99: writeLag.p99,
     serverCpu: cpuPercent(server.before, server.windowEnd),
     generatorCpu,
     ...cores,

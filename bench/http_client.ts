@@ -61,21 +61,29 @@ export class HttpClient {
   readonly #conn: Deno.TcpConn;
   readonly #host: string;
   readonly #waiting: ((status: number) => void)[] = [];
+  readonly #onWritten: ((ms: number) => void) | undefined;
   #queued: Uint8Array[] = [];
+  // When each queued request was posted (performance.now()), if timed.
+  #postedAt: number[] = [];
   #flushing = false;
   #closed = false;
 
-  private constructor(conn: Deno.TcpConn, host: string) {
+  private constructor(conn: Deno.TcpConn, host: string, onWritten?: (ms: number) => void) {
     this.#conn = conn;
     this.#host = host;
+    this.#onWritten = onWritten;
     this.#readLoop();
   }
 
-  /** Opens a connection to `url`'s host and port. */
-  static async connect(url: URL): Promise<HttpClient> {
+  /**
+   * Opens a connection to `url`'s host and port. `onWritten`, if given, is
+   * told for every request how long it took from `post` to its last byte
+   * handed to the socket: the generator's own share of a send's latency.
+   */
+  static async connect(url: URL, onWritten?: (ms: number) => void): Promise<HttpClient> {
     const conn = await Deno.connect({ hostname: url.hostname, port: Number(url.port) });
     conn.setNoDelay(true);
-    return new HttpClient(conn, url.host);
+    return new HttpClient(conn, url.host, onWritten);
   }
 
   /** Requests sent and not yet answered. */
@@ -91,6 +99,7 @@ export class HttpClient {
     for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
     head += `content-length: ${bytes.length}\r\n\r\n`;
     this.#queued.push(encoder.encode(head), bytes);
+    if (this.#onWritten) this.#postedAt.push(performance.now());
     const { promise, resolve } = Promise.withResolvers<number>();
     this.#waiting.push(resolve);
     if (!this.#flushing) queueMicrotask(() => this.#flush());
@@ -114,10 +123,14 @@ export class HttpClient {
   async #flush(): Promise<void> {
     while (this.#queued.length > 0 && !this.#closed) {
       const chunks = this.#queued;
+      const posted = this.#postedAt;
       this.#queued = [];
+      this.#postedAt = [];
       let data = chunks.length === 1 ? chunks[0] : concat(...chunks);
       try {
         while (data.length > 0) data = data.subarray(await this.#conn.write(data));
+        const written = performance.now();
+        for (const at of posted) this.#onWritten!(written - at);
       } catch {
         this.close();
       }

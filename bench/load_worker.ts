@@ -72,6 +72,8 @@ export interface WorkerResult {
    */
   toServer: ReturnType<Histogram["toJSON"]>;
   fromServer: ReturnType<Histogram["toJSON"]>;
+  /** From a send's body being built (its stamp) to its bytes written to the socket: this process's own lag. */
+  writeLag: ReturnType<Histogram["toJSON"]>;
   /** CPU seconds this process used over the load window (from `go` to the end of sending), and that window's wall time. */
   cpuSeconds: number;
   wallMs: number;
@@ -212,13 +214,14 @@ async function run(plan: WorkerPlan): Promise<WorkerResult> {
   const nodes = plan.nodes ?? [plan.url];
   const used = [...new Set(plan.sends.map((s) => s.node ?? 0))];
   const perNode = new Map<number, HttpClient[]>();
+  const writeLag = new Histogram();
   for (const node of used.length ? used : [0]) {
     perNode.set(
       node,
       await Promise.all(
         Array.from(
           { length: Math.max(1, plan.connections) },
-          () => HttpClient.connect(new URL(nodes[node])),
+          () => HttpClient.connect(new URL(nodes[node]), (ms) => writeLag.record(ms)),
         ),
       ),
     );
@@ -326,6 +329,7 @@ async function run(plan: WorkerPlan): Promise<WorkerResult> {
     latency: receivers.latency.toJSON(),
     toServer: receivers.toServer.toJSON(),
     fromServer: receivers.fromServer.toJSON(),
+    writeLag: writeLag.toJSON(),
     cpuSeconds,
     wallMs,
     activeMs: Math.max(0, receivers.lastFrameAt - started),

@@ -247,7 +247,11 @@ export function warnings(rows: Row[]): string[] {
     if (Number.isFinite(f.toServerP99)) {
       out.push(
         `${label} on ${target}: the latency in two parts (the server's sent-at, whole ms): ` +
-          `send → accepted p50 ${fmt(f.toServerP50, 1)}, p99 ${fmt(f.toServerP99, 1)} ms; ` +
+          `send → accepted p50 ${fmt(f.toServerP50, 1)}, p99 ${fmt(f.toServerP99, 1)} ms` +
+          (Number.isFinite(f.generatorWriteP99)
+            ? ` (the generators' own build → written p99 ${fmt(f.generatorWriteP99, 1)} ms)`
+            : "") +
+          "; " +
           `accepted → read p50 ${fmt(f.fromServerP50, 1)}, p99 ${fmt(f.fromServerP99, 1)} ms`,
       );
     }

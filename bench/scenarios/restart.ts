@@ -102,6 +102,7 @@ const blank = (target: Target): Figures => ({
   toServerP99: NaN,
   fromServerP50: NaN,
   fromServerP99: NaN,
+  generatorWriteP99: NaN,
   serverCpu: NaN,
   generatorCpu: NaN,
   otherCpu: NaN,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Histogram } from "../../bench/histogram.ts";
-import { ResponseParser } from "../../bench/http_client.ts";
+import { HttpClient, ResponseParser } from "../../bench/http_client.ts";
 import {
   cpuPercent,
   parseCpuTimes,
@@ -25,6 +25,31 @@ Deno.test("bench ResponseParser: pipelined responses split at any byte boundary"
     assert.deepEqual(statuses, [200, 404, 413], `chunks of ${size}`);
   }
   assert.throws(() => new ResponseParser().push(encode("HTTP/1.1 200 OK\r\n\r\n")), /cannot parse/);
+});
+
+Deno.test("bench HttpClient: pipelined posts answered in order, each write timed once", async () => {
+  const controller = new AbortController();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: controller.signal, onListen: () => {} },
+    async (request) => {
+      const { n } = await request.json();
+      return new Response("{}", { status: n % 2 ? 404 : 200 });
+    },
+  );
+  const lags: number[] = [];
+  const client = await HttpClient.connect(
+    new URL(`http://127.0.0.1:${server.addr.port}`),
+    (ms) => lags.push(ms),
+  );
+  const statuses = await Promise.all(
+    Array.from({ length: 6 }, (_, n) => client.post("/", JSON.stringify({ n }))),
+  );
+  assert.deepEqual(statuses, [200, 404, 200, 404, 200, 404]);
+  assert.equal(lags.length, 6, "one timing per request");
+  assert.ok(lags.every((ms) => ms >= 0 && ms < 5_000), `lags ${lags}`);
+  client.close();
+  controller.abort();
+  await server.finished;
 });
 
 Deno.test("bench Histogram: percentiles to the bucket, merge across processes", () => {

@@ -18,6 +18,7 @@ const figures = (over: Partial<Figures>): Figures => ({
   toServerP99: NaN,
   fromServerP50: NaN,
   fromServerP99: NaN,
+  generatorWriteP99: NaN,
   serverCpu: 50,
   generatorCpu: 20,
   otherCpu: 0,
@@ -150,6 +151,11 @@ Deno.test("bench warnings: the latency's two parts when the frames carried sent-
   assert.deepEqual(warnings([row("huayi", split)]), [
     "p2p on huayi (memory): the latency in two parts (the server's sent-at, whole ms): " +
     "send → accepted p50 0.8, p99 58 ms; accepted → read p50 2.1, p99 9.3 ms",
+  ]);
+  assert.deepEqual(warnings([row("huayi", { ...split, generatorWriteP99: 6.4 })]), [
+    "p2p on huayi (memory): the latency in two parts (the server's sent-at, whole ms): " +
+    "send → accepted p50 0.8, p99 58 ms (the generators' own build → written p99 6.4 ms); " +
+    "accepted → read p50 2.1, p99 9.3 ms",
   ]);
 });
 
