@@ -21,7 +21,7 @@ import {
   type SendRequest,
 } from "../protocol/requests.ts";
 import type { Hub } from "../realtime/hub.ts";
-import type { Accepted } from "../realtime/sends.ts";
+import type { Accepted, Idempotency } from "../realtime/sends.ts";
 import { StoreUnavailableError } from "../store/store_error.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { EXPOSITION_CONTENT_TYPE } from "../telemetry/metrics.ts";
@@ -251,7 +251,7 @@ async function sendInOneStep(c: Context, deps: ApiDependencies): Promise<Accepte
   const sid = sessionToken(c.request, c.target);
   if (!sid) return undefined;
   let message: SendRequest;
-  let idempotency: { key: string; bodyHash: string } | undefined;
+  let idempotency: Idempotency | undefined;
   try {
     const body = await c.body();
     message = parseSend(body.value);
