@@ -207,14 +207,13 @@ export function routes(deps: ApiDependencies): Route[] {
         limit(deps.sendLimiter, session.username, "messages");
         const body = await c.body();
         const message = parseSend(body.value);
-        const key = parseIdempotencyKey(c.request.headers.get("idempotency-key"));
+        const idempotency = idempotencyOf(c.request, body);
         if (message.from !== session.username) {
           throw new Failure(
             "forbidden",
             `"from" must be your own username (${session.username})`,
           );
         }
-        const idempotency = key === undefined ? undefined : { key, bodyHash: hash(body.bytes) };
         const { id, sentAt } = await hub.send(message, idempotency);
         return ok({ id, "sent-at": sentAt });
       },
@@ -255,8 +254,7 @@ async function sendInOneStep(c: Context, deps: ApiDependencies): Promise<Accepte
   try {
     const body = await c.body();
     message = parseSend(body.value);
-    const key = parseIdempotencyKey(c.request.headers.get("idempotency-key"));
-    idempotency = key === undefined ? undefined : { key, bodyHash: hash(body.bytes) };
+    idempotency = idempotencyOf(c.request, body);
   } catch (error) {
     if (error instanceof Failure) return undefined;
     throw error;
@@ -288,8 +286,12 @@ function limit(limiter: RateLimiter | undefined, key: string, what: string): voi
   }
 }
 
-function hash(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("base64url");
+// The request's Idempotency-Key (400 if malformed) with the hash of the body
+// it came with, or undefined without one.
+function idempotencyOf(request: Request, body: JsonBody): Idempotency | undefined {
+  const key = parseIdempotencyKey(request.headers.get("idempotency-key"));
+  if (key === undefined) return undefined;
+  return { key, bodyHash: createHash("sha256").update(body.bytes).digest("base64url") };
 }
 
 // A route on `/api/topics/{topic}...` that acts on the topic for the caller
