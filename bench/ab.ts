@@ -13,12 +13,16 @@
  *
  * Each checkout runs its own bench (an old one may not know today's flags),
  * so give only flags both know. The environment passes through (`IM_STORE`
- * above). The rows stay in each checkout's `results.jsonl`.
+ * above). The rows stay in each checkout's `results.jsonl`. Beside each
+ * row's figures, `ab` itself watches the server processes (those running the
+ * checkout's `main.ts`) and splits their CPU by thread over the busiest 8 s
+ * (see `thread_times.ts`), so even an old checkout's server gets that split.
  *
  * @module
  */
 
 import { median, perCpuSecond } from "./stats.ts";
+import { type ThreadPercent, ThreadWatch } from "./thread_times.ts";
 
 /** The figures of a run this comparison reads (any bench version writes them). */
 export interface RunFigures {
@@ -29,6 +33,8 @@ export interface RunFigures {
   rssMb: number;
   /** Redis's own CPU, in a cluster run. */
   redisCpu?: number;
+  /** The server's CPU by thread over its busiest 8 s, watched from outside by `ab` itself. */
+  threads?: ThreadPercent;
 }
 
 /** One figure over the rounds: A's and B's medians and the pairs' B/A ratios. */
@@ -50,6 +56,8 @@ export interface Comparison {
   rssMb: Compared;
   /** Redis's CPU, when every run of both was a cluster run. */
   redisCpu?: Compared;
+  /** The server's CPU by thread, when every run has it. */
+  threads?: { mainUser: Compared; mainSystem: Compared; others: Compared };
   /** Messages lost in all of A's runs and all of B's. */
   lost: { a: number; b: number };
 }
@@ -84,12 +92,22 @@ export function compare(a: readonly RunFigures[], b: readonly RunFigures[]): Com
   };
   const sum = (runs: readonly RunFigures[]) => runs.reduce((n, f) => n + f.lost, 0);
   const clustered = [...a, ...b].every((f) => Number.isFinite(f.redisCpu));
+  const threaded = [...a, ...b].every((f) => f.threads !== undefined);
   return {
     perCpuSecond: figure(perCpuSecond),
     serverCpu: figure((f) => f.serverCpu),
     p99: figure((f) => f.p99),
     rssMb: figure((f) => f.rssMb),
     ...(clustered ? { redisCpu: figure((f) => f.redisCpu!) } : {}),
+    ...(threaded
+      ? {
+        threads: {
+          mainUser: figure((f) => f.threads!.mainUser),
+          mainSystem: figure((f) => f.threads!.mainSystem),
+          others: figure((f) => f.threads!.others),
+        },
+      }
+      : {}),
     lost: { a: sum(a), b: sum(b) },
   };
 }
@@ -123,12 +141,25 @@ export function report(c: Comparison, nameA: string, nameB: string): string[] {
     line("p99 ms", c.p99, 1),
     line("RSS MB", c.rssMb, 1),
     ...(c.redisCpu ? [line("redis CPU%", c.redisCpu)] : []),
+    ...(c.threads
+      ? [
+        line("main usr%", c.threads.mainUser, 1),
+        line("main sys%", c.threads.mainSystem, 1),
+        line("other thr%", c.threads.others, 1),
+      ]
+      : []),
     `${"lost".padEnd(12)} ${n(c.lost.a).padStart(9)} ${n(c.lost.b).padStart(8)}`,
   ];
 }
 
-// Runs the bench once in `dir` and answers the row it appended.
+// The busiest stretch of a run whose CPU is split by thread: shorter than a
+// bench's default 10 s load, longer than its settling.
+const THREAD_WINDOW_SECONDS = 8;
+
+// Runs the bench once in `dir` and answers the row it appended, with the
+// server's CPU by thread (any process running `dir`'s main.ts).
 async function runIn(dir: string, args: readonly string[]): Promise<RunFigures> {
+  const watch = new ThreadWatch(`${await Deno.realPath(dir)}/main.ts`);
   const results = `${dir}/bench/results.jsonl`;
   const lines = async () => (await Deno.readTextFile(results).catch(() => "")).split("\n");
   const before = (await lines()).length;
@@ -138,12 +169,13 @@ async function runIn(dir: string, args: readonly string[]): Promise<RunFigures> 
     stdout: "piped",
     stderr: "piped",
   }).output();
+  const threads = await watch.stop(THREAD_WINDOW_SECONDS);
   const added = (await lines()).slice(before - 1).filter((l) => l.trim() !== "");
   if (!output.success || added.length === 0) {
     const tail = new TextDecoder().decode(output.stderr).split("\n").slice(-5).join("\n");
     throw new Error(`the bench in ${dir} failed or wrote no row:\n${tail}`);
   }
-  return JSON.parse(added.at(-1)!).figures as RunFigures;
+  return { ...JSON.parse(added.at(-1)!).figures as RunFigures, threads };
 }
 
 if (import.meta.main) {

@@ -59,3 +59,14 @@ Deno.test("bench ab: Redis's CPU is compared when every run was a cluster run", 
   assert.equal(mixed.redisCpu, undefined, "one side without Redis: nothing to compare");
   assert.doesNotMatch(report(mixed, "A", "B").join("\n"), /redis/);
 });
+
+Deno.test("bench ab: the server's CPU by thread is compared when every run has it", () => {
+  const split = (mainUser: number) => ({ mainUser, mainSystem: 6, others: 2 });
+  const c = compare([run(16, { threads: split(10) })], [run(22, { threads: split(13) })]);
+  assert.ok(Math.abs(c.threads!.mainUser.ratio - 1.3) < 1e-12);
+  const text = report(c, "A", "B").join("\n");
+  assert.match(text, /main usr% +10\.0 +13\.0 +×1\.30/);
+  assert.match(text, /main sys% +6\.0 +6\.0 +×1\.00/);
+  assert.match(text, /other thr% +2\.0 +2\.0/);
+  assert.equal(compare([run(16, { threads: split(10) })], [run(22)]).threads, undefined);
+});
