@@ -20,6 +20,29 @@ export interface ProcSample {
 const TICKS_PER_SECOND = 100;
 
 /**
+ * Parses a `/proc/<pid>/stat` (or `/proc/<pid>/task/<tid>/stat`) line into
+ * its user and system CPU seconds.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseStatTimes } from "./proc_stats.ts";
+ * assert.deepEqual(parseStatTimes("7 (V8 DefaultWorke) S 1 2 3 4 5 6 7 8 9 10 150 50 0 0"), {
+ *   user: 1.5, system: 0.5,
+ * });
+ * ```
+ */
+export function parseStatTimes(stat: string): { user: number; system: number } {
+  // The command name may contain spaces and parentheses: fields start after the last ")".
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+  return {
+    user: Number(fields[11]) / TICKS_PER_SECOND,
+    system: Number(fields[12]) / TICKS_PER_SECOND,
+  };
+}
+
+/**
  * Parses `/proc/<pid>/stat` into CPU seconds.
  *
  * @example Usage
@@ -30,10 +53,8 @@ const TICKS_PER_SECOND = 100;
  * ```
  */
 export function parseStatCpuSeconds(stat: string): number {
-  // The command name may contain spaces and parentheses: fields start after the last ")".
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  const { user, system } = parseStatTimes(stat);
+  return user + system;
 }
 
 /**

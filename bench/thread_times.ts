@@ -13,8 +13,7 @@
  * @module
  */
 
-// USER_HZ is 100 on every Linux this runs on; /proc/<pid>/task/<tid>/stat counts in it.
-const TICKS_PER_SECOND = 100;
+import { parseStatTimes } from "./proc_stats.ts";
 
 /** CPU seconds of one process so far, split by thread. */
 export interface ThreadSeconds {
@@ -26,27 +25,6 @@ export interface ThreadSeconds {
 
 /** A {@linkcode ThreadSeconds} split as percent of one core over a window. */
 export type ThreadPercent = ThreadSeconds;
-
-/**
- * User and system seconds of one `/proc/<pid>/task/<tid>/stat` line.
- *
- * @example Usage
- * ```ts
- * import assert from "node:assert/strict";
- * import { parseThreadStat } from "./thread_times.ts";
- * assert.deepEqual(parseThreadStat("7 (V8 DefaultWorke) S 1 2 3 4 5 6 7 8 9 10 150 50 0 0"), {
- *   user: 1.5, system: 0.5,
- * });
- * ```
- */
-export function parseThreadStat(stat: string): { user: number; system: number } {
-  // The thread name may hold spaces and parentheses: fields start after the last ")".
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return {
-    user: Number(fields[11]) / TICKS_PER_SECOND,
-    system: Number(fields[12]) / TICKS_PER_SECOND,
-  };
-}
 
 /**
  * Reads one process's CPU seconds by thread; undefined once it has exited.
@@ -65,7 +43,7 @@ export async function readThreadSeconds(pid: number): Promise<ThreadSeconds | un
     for await (const task of Deno.readDir(`/proc/${pid}/task`)) {
       const stat = await Deno.readTextFile(`/proc/${pid}/task/${task.name}/stat`).catch(() => "");
       if (stat === "") continue; // the thread ended between the listing and the read
-      const { user, system } = parseThreadStat(stat);
+      const { user, system } = parseStatTimes(stat);
       if (Number(task.name) === pid) {
         sum.mainUser += user;
         sum.mainSystem += system;

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import {
   busiestWindow,
-  parseThreadStat,
   readThreadSeconds,
   type ThreadSample,
   ThreadWatch,
 } from "../../bench/thread_times.ts";
+import { parseStatTimes } from "../../bench/proc_stats.ts";
 
 const seconds = (mainUser: number, mainSystem = 0, others = 0) => ({
   mainUser,
@@ -18,7 +18,7 @@ const sample = (s: number, ...pids: [number, ReturnType<typeof seconds>][]): Thr
 });
 
 Deno.test("bench thread times: a stat line's user and system ticks, past a name with ') ' in it", () => {
-  assert.deepEqual(parseThreadStat("12 (odd) (name) R 1 2 3 4 5 6 7 8 9 10 250 75 0 0"), {
+  assert.deepEqual(parseStatTimes("12 (odd) (name) R 1 2 3 4 5 6 7 8 9 10 250 75 0 0"), {
     user: 2.5,
     system: 0.75,
   });
