@@ -65,9 +65,23 @@ export type OnConnectionClosed = (connection: Connection, why: CloseReason) => v
 /** Called when reading the mailbox failed (the connection closes with 1011). */
 export type OnConnectionError = (connection: Connection, error: unknown) => void;
 
-// The writer stops taking frames from the outbox while the socket holds more
-// than this many unsent bytes (a server-side WebSocket has no drain event).
-const HIGH_WATER_BYTES = 64 * 1024;
+/**
+ * The writer stops taking frames from the outbox while the socket holds more
+ * than this many bytes not yet flushed to the kernel. A server-side WebSocket
+ * has no drain event, so each pause is a timer of a millisecond or more, even
+ * though the runtime flushes what one turn wrote right after it: the mark
+ * decides how often a backlog's flush stops to wait. At 64 KiB a flush of
+ * 10,000 entries spent most of its time asleep (docs/performance-log.md). A
+ * stalled socket holds at most this much beside its kernel buffer and outbox.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { HIGH_WATER_BYTES } from "./connection.ts";
+ * assert.equal(HIGH_WATER_BYTES, 256 * 1024);
+ * ```
+ */
+export const HIGH_WATER_BYTES = 256 * 1024;
 // Frames kept from before the start (the mailbox is asked where to begin);
 // a client has no reason to send more than a ping or two by then.
 const EARLY_FRAMES = 16;

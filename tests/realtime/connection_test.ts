@@ -6,13 +6,13 @@ import {
   Connection,
   type ConnectionMode,
   type ConnectionOptions,
+  HIGH_WATER_BYTES,
   type MailboxReader,
 } from "../../lib/realtime/connection.ts";
 import { MemoryMailbox } from "../../lib/store/mailbox_memory.ts";
 import { FakeSocket, settle, waitFor } from "./fake_socket.ts";
 
 const USER = "Ronald";
-const HIGH_WATER = 64 * 1024;
 const OPTIONS: ConnectionOptions = {
   outboxCapacity: 4,
   maxFrameBytes: 65536,
@@ -127,7 +127,7 @@ Deno.test("connection: a full outbox leaves entries in the mailbox; the writer r
   const { socket, connection, mailbox, send } = setup();
   connection.start(0);
   await settle();
-  socket.bufferedAmount = HIGH_WATER + 1;
+  socket.bufferedAmount = HIGH_WATER_BYTES + 1;
   for (let i = 0; i < 20; i++) await send(`m${i}`);
   await settle(5);
   assert.ok(socket.sent.length <= 1, `${socket.sent.length} written past the high-water mark`);
@@ -146,7 +146,7 @@ Deno.test("connection: closing keeps what was not written in the mailbox, after 
   connection.start(0);
   await settle();
   await send("written");
-  socket.bufferedAmount = HIGH_WATER + 1;
+  socket.bufferedAmount = HIGH_WATER_BYTES + 1;
   for (let i = 0; i < 10; i++) await send(`later${i}`);
   await settle(5);
   connection.close(Close.slowConsumer);
@@ -232,7 +232,7 @@ Deno.test("connection: purgeTopic drops queued entries of that topic only", asyn
   const { socket, connection, send } = setup({ outboxCapacity: 8 });
   connection.start(0);
   await settle();
-  socket.bufferedAmount = HIGH_WATER + 1;
+  socket.bufferedAmount = HIGH_WATER_BYTES + 1;
   await send("first");
   await send("s1", { topic: "stone" });
   await send("direct");
@@ -251,7 +251,7 @@ Deno.test("connection: a transient frame that finds the outbox full is dropped, 
   const { socket, connection, mailbox, send } = setup();
   connection.start(0);
   await settle();
-  socket.bufferedAmount = HIGH_WATER + 1;
+  socket.bufferedAmount = HIGH_WATER_BYTES + 1;
   for (let i = 0; i < 10; i++) await send(`m${i}`);
   connection.probe(7);
   socket.bufferedAmount = 0;
@@ -291,7 +291,7 @@ Deno.test("connection: a socket found closed by the writer ends the connection; 
   const { socket, connection, closes, mailbox, send } = setup();
   connection.start(0);
   await settle();
-  socket.bufferedAmount = HIGH_WATER + 1;
+  socket.bufferedAmount = HIGH_WATER_BYTES + 1;
   await send("m1");
   await send("m2");
   socket.readyState = WebSocket.CLOSED; // closed without an event yet
@@ -311,7 +311,7 @@ Deno.test("connection: an idle writer with room is bypassed; a busy one gets the
   await settle();
   await send("direct");
   assert.deepEqual(contents(socket), ["direct"], "written at once, in the caller's turn");
-  socket.bufferedAmount = HIGH_WATER + 1;
+  socket.bufferedAmount = HIGH_WATER_BYTES + 1;
   await send("queued");
   await waitFor(() => socket.sent.length === 2, 1000, "the writer takes over");
   await send("waits");
@@ -438,7 +438,7 @@ Deno.test("connection: the peer closing the socket ends the connection with its 
   const { socket, connection, closes, mailbox, send } = setup();
   connection.start(0);
   await settle();
-  socket.bufferedAmount = HIGH_WATER + 1;
+  socket.bufferedAmount = HIGH_WATER_BYTES + 1;
   await send("m1");
   await send("m2");
   socket.peerClose(1000, "bye");
