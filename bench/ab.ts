@@ -28,9 +28,14 @@ import { type ThreadPercent, ThreadWatch } from "./thread_times.ts";
 export interface RunFigures {
   deliveredPerSecond: number;
   serverCpu: number;
-  p99: number;
+  /** None in a run that measures no latency (`conns`). */
+  p99: number | null;
   lost: number;
   rssMb: number;
+  /** How long a backlog took to reach its socket (`offline`, `resume`). */
+  drainMs?: number;
+  /** The server's RSS per socket, in bytes (`conns`). */
+  rssPerSocket?: number;
   /** Redis's own CPU, in a cluster run. */
   redisCpu?: number;
   /** The server's CPU by thread over its busiest 8 s, watched from outside by `ab` itself. */
@@ -58,6 +63,10 @@ export interface Comparison {
   redisCpu?: Compared;
   /** The server's CPU by thread, when every run has it. */
   threads?: { mainUser: Compared; mainSystem: Compared; others: Compared };
+  /** When every run measured it. */
+  drainMs?: Compared;
+  /** When every run measured it, in KB. */
+  rssPerSocketKb?: Compared;
   /** Messages lost in all of A's runs and all of B's. */
   lost: { a: number; b: number };
 }
@@ -93,11 +102,17 @@ export function compare(a: readonly RunFigures[], b: readonly RunFigures[]): Com
   const sum = (runs: readonly RunFigures[]) => runs.reduce((n, f) => n + f.lost, 0);
   const clustered = [...a, ...b].every((f) => Number.isFinite(f.redisCpu));
   const threaded = [...a, ...b].every((f) => f.threads !== undefined);
+  const every = (of: (f: RunFigures) => number | undefined) =>
+    [...a, ...b].every((f) => Number.isFinite(of(f)));
   return {
     perCpuSecond: figure(perCpuSecond),
     serverCpu: figure((f) => f.serverCpu),
-    p99: figure((f) => f.p99),
+    p99: figure((f) => f.p99 ?? NaN),
     rssMb: figure((f) => f.rssMb),
+    ...(every((f) => f.drainMs) ? { drainMs: figure((f) => f.drainMs!) } : {}),
+    ...(every((f) => f.rssPerSocket)
+      ? { rssPerSocketKb: figure((f) => f.rssPerSocket! / 1000) }
+      : {}),
     ...(clustered ? { redisCpu: figure((f) => f.redisCpu!) } : {}),
     ...(threaded
       ? {
@@ -140,6 +155,8 @@ export function report(c: Comparison, nameA: string, nameB: string): string[] {
     line("srv CPU%", c.serverCpu),
     line("p99 ms", c.p99, 1),
     line("RSS MB", c.rssMb, 1),
+    ...(c.rssPerSocketKb ? [line("KB/socket", c.rssPerSocketKb, 1)] : []),
+    ...(c.drainMs ? [line("drain ms", c.drainMs, 1)] : []),
     ...(c.redisCpu ? [line("redis CPU%", c.redisCpu)] : []),
     ...(c.threads
       ? [
@@ -202,7 +219,7 @@ if (import.meta.main) {
       console.log(
         `round ${round} ${which} ${dir}: CPU ${figures.serverCpu.toFixed(0)} %, ` +
           `${perCpuSecond(figures).toFixed(0)} deliveries per CPU-second, p99 ${
-            figures.p99.toFixed(1)
+            figures.p99?.toFixed(1) ?? "-"
           } ms, lost ${figures.lost}`,
       );
     }

@@ -70,3 +70,20 @@ Deno.test("bench ab: the server's CPU by thread is compared when every run has i
   assert.match(text, /other thr% +2\.0 +2\.0/);
   assert.equal(compare([run(16, { threads: split(10) })], [run(22)]).threads, undefined);
 });
+
+Deno.test("bench ab: a backlog's drain and the RSS per socket are compared when every run has them", () => {
+  const c = compare(
+    [run(4, { drainMs: 80 }), run(4, { drainMs: 78 })],
+    [run(3, { drainMs: 66 }), run(3, { drainMs: 70 })],
+  );
+  assert.equal(c.drainMs?.a, 79);
+  assert.equal(c.drainMs?.b, 68);
+  assert.match(report(c, "A", "B").join("\n"), /drain ms +79\.0 +68\.0 +×0\.86/);
+  assert.equal(c.rssPerSocketKb, undefined);
+  const idle = (cpu: number, rssPerSocket: number) => run(cpu, { p99: null, rssPerSocket });
+  const sockets = compare([idle(15, 31_000)], [idle(16, 34_000)]);
+  const text = report(sockets, "A", "B").join("\n");
+  assert.match(text, /KB\/socket +31\.0 +34\.0 +×1\.10/);
+  assert.match(text, /p99 ms +- +- +×-/, "no latency in a run of idle sockets");
+  assert.equal(compare([run(1, { drainMs: 5 })], [run(1)]).drainMs, undefined);
+});
