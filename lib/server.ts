@@ -110,7 +110,13 @@ export async function serve(config: Config, options: ServeOptions): Promise<Runn
       }
       let upgraded;
       try {
-        upgraded = Deno.upgradeWebSocket(request);
+        // Deno's own keep-alive is off (idleTimeout 0): the heartbeat alone
+        // decides when a socket is dead, and closes it with 4008 — Deno's
+        // would ping after 30 s of silence and close with no code of the
+        // contract. Its timer, remade on every frame a client sends, also
+        // cost CPU and memory where many sockets answer probes
+        // (docs/performance-log.md).
+        upgraded = Deno.upgradeWebSocket(request, { idleTimeout: 0 });
       } catch (error) {
         return json(400, { error: `not a valid WebSocket handshake: ${(error as Error).message}` });
       }
