@@ -138,6 +138,9 @@ export class Connection {
   #behind = true;
   #reading = false;
   #fullSince = 0;
+  // An upper bound of the socket's bufferedAmount (see #hasRoom); unknown
+  // until the first write reads it.
+  #bufferedAtMost = Infinity;
   // Frames the client sent before start(): answered after `first`, in order.
   #early: unknown[] | undefined = [];
 
@@ -329,13 +332,28 @@ export class Connection {
    */
   #writeIfIdle(frame: string): boolean {
     if (
-      !this.#outbox.awaited || this.#socket.readyState !== WebSocket.OPEN ||
-      this.#socket.bufferedAmount > HIGH_WATER_BYTES
+      !this.#outbox.awaited || this.#socket.readyState !== WebSocket.OPEN || !this.#hasRoom()
     ) {
       return false;
     }
-    this.#socket.send(frame);
+    this.#send(frame);
     return true;
+  }
+
+  #send(frame: string): void {
+    this.#socket.send(frame);
+    // UTF-8 takes at most 3 bytes a UTF-16 unit; a frame's header at most 14.
+    this.#bufferedAtMost += 3 * frame.length + 14;
+  }
+
+  // Whether the socket holds no more than the high-water mark. Reading
+  // `bufferedAmount` is a call into the runtime, once per write; but only
+  // our own writes raise it, so while its last reading plus what was written
+  // since stays under the mark there is no need to ask.
+  #hasRoom(): boolean {
+    if (this.#bufferedAtMost <= HIGH_WATER_BYTES) return true;
+    this.#bufferedAtMost = this.#socket.bufferedAmount;
+    return this.#bufferedAtMost <= HIGH_WATER_BYTES;
   }
 
   // Reads the mailbox after the cursor into the outbox's free room, until
@@ -384,11 +402,11 @@ export class Connection {
         delivery = this.#outbox.tryReceive()
       ) {
         if (this.#socket.readyState !== WebSocket.OPEN) return this.close(Close.abnormal);
-        this.#socket.send(delivery.frame);
+        this.#send(delivery.frame);
         if (delivery.entry) this.#written(delivery.entry);
         this.#fullSince = 0;
         if (this.#behind && this.#outbox.size <= lowWater) this.#refill();
-        if (this.#socket.bufferedAmount > HIGH_WATER_BYTES) {
+        if (!this.#hasRoom()) {
           await this.#drained();
           if (this.closed) return;
           if (this.#behind) this.#refill();
@@ -400,7 +418,7 @@ export class Connection {
   // Polls, because a server-side WebSocket has no drain event.
   async #drained(): Promise<void> {
     let pause = 1;
-    while (!this.closed && this.#socket.bufferedAmount > HIGH_WATER_BYTES) {
+    while (!this.closed && !this.#hasRoom()) {
       await this.#sleep(pause);
       pause = Math.min(pause * 2, MAX_POLL_MS);
     }

@@ -309,16 +309,32 @@ Deno.test("connection: an idle writer with room is bypassed; a busy one gets the
   const { socket, connection, send } = setup();
   connection.start(0);
   await settle();
-  await send("direct");
-  assert.deepEqual(contents(socket), ["direct"], "written at once, in the caller's turn");
+  // Larger than the mark on its own, and still in the socket's buffer.
+  const direct = "d".repeat(HIGH_WATER_BYTES + 1);
+  await send(direct);
+  assert.deepEqual(contents(socket), [direct], "written at once, in the caller's turn");
   socket.bufferedAmount = HIGH_WATER_BYTES + 1;
   await send("queued");
   await waitFor(() => socket.sent.length === 2, 1000, "the writer takes over");
   await send("waits");
   await settle();
-  assert.deepEqual(contents(socket), ["direct", "queued"], "the writer waits for the drain");
+  assert.deepEqual(contents(socket), [direct, "queued"], "the writer waits for the drain");
   socket.bufferedAmount = 0;
   await waitFor(() => socket.sent.length === 3, 1000, "written after the drain");
+  connection.close(Close.loggedOut);
+});
+
+Deno.test("connection: bufferedAmount is read only when the writes since could pass the mark", async () => {
+  const { socket, connection, send } = setup();
+  connection.start(0);
+  await settle();
+  for (let i = 0; i < 50; i++) await send(`m${i}`);
+  assert.equal(socket.sent.length, 50, "every one written at once");
+  assert.equal(socket.bufferedReads, 1, "asked once, before the first write");
+  await send("x".repeat(Math.ceil(HIGH_WATER_BYTES / 3))); // could fill the buffer on its own
+  await send("next");
+  assert.equal(socket.bufferedReads, 2, "asked again before the next write");
+  assert.equal(socket.sent.length, 52);
   connection.close(Close.loggedOut);
 });
 

@@ -28,8 +28,9 @@ export interface CloseRecord {
 /** A fake WebSocket. Pass {@linkcode FakeSocket.ws} where a `WebSocket` is wanted. */
 export class FakeSocket {
   readyState: number = WebSocket.OPEN;
-  /** Bytes the socket pretends it could not send yet; tests set it. */
-  bufferedAmount = 0;
+  #buffered = 0;
+  /** How often `bufferedAmount` was read. */
+  bufferedReads = 0;
   /** Every frame handed to `send()`, in order. */
   readonly sent: string[] = [];
   /** Every call of `close()`, in order. */
@@ -38,6 +39,21 @@ export class FakeSocket {
   onclose: ((event: CloseEvent) => void) | null = null;
   onerror: ((event: Event) => void) | null = null;
   onopen: ((event: Event) => void) | null = null;
+
+  /**
+   * Bytes the socket pretends it could not send yet; tests set it. A real
+   * socket's grows only by what is sent to it, which the connection counts
+   * on: it reads this again only once its own writes since could have
+   * passed the high-water mark (or before its first write).
+   */
+  get bufferedAmount(): number {
+    this.bufferedReads++;
+    return this.#buffered;
+  }
+
+  set bufferedAmount(bytes: number) {
+    this.#buffered = bytes;
+  }
 
   /** This object, typed as the WebSocket it stands in for. */
   get ws(): WebSocket {
