@@ -100,10 +100,10 @@ export function compare(a: readonly RunFigures[], b: readonly RunFigures[]): Com
     };
   };
   const sum = (runs: readonly RunFigures[]) => runs.reduce((n, f) => n + f.lost, 0);
-  const clustered = [...a, ...b].every((f) => Number.isFinite(f.redisCpu));
-  const threaded = [...a, ...b].every((f) => f.threads !== undefined);
   const every = (of: (f: RunFigures) => number | undefined) =>
     [...a, ...b].every((f) => Number.isFinite(of(f)));
+  const clustered = every((f) => f.redisCpu);
+  const threaded = [...a, ...b].every((f) => f.threads !== undefined);
   return {
     perCpuSecond: figure(perCpuSecond),
     serverCpu: figure((f) => f.serverCpu),
