@@ -25,9 +25,9 @@ import { type ApiDependencies, routes } from "./routes.ts";
 import { sessionToken } from "./session_token.ts";
 
 /**
- * Builds the request handler for the whole server. It takes the peer's IP
- * address as its second argument, as `listen()` (listener.ts) passes it (not
- * `Deno.serve`'s info object).
+ * Builds the request handler for the whole server. It takes a function giving
+ * the peer's IP address as its second argument, as `listen()` (listener.ts)
+ * passes it (not `Deno.serve`'s info object).
  *
  * @example Usage
  * ```ts ignore
@@ -36,9 +36,9 @@ import { sessionToken } from "./session_token.ts";
  */
 export function createApiHandler(
   deps: ApiDependencies,
-): (request: Request, peer?: string) => Promise<Response> {
+): (request: Request, peer?: () => string) => Promise<Response> {
   const match = createRouter(routes(deps));
-  return async (request, peer = "") => {
+  return async (request, peer = () => "") => {
     const target = new RequestTarget(request.url);
     const path = target.pathname;
     const isApi = path === "/healthz" || path.startsWith("/api/") || path === "/api" ||

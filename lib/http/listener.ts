@@ -19,8 +19,11 @@ export interface ListenOptions {
   /** Aborting it stops listening for good. */
   signal: AbortSignal;
   log: Logger;
-  /** Answers each request; `address` is the client's IP address. */
-  handler: (request: Request, address: string) => Response | Promise<Response>;
+  /**
+   * Answers each request; `address()` is the client's IP address. A function
+   * because asking the runtime costs a call most requests never need.
+   */
+  handler: (request: Request, address: () => string) => Response | Promise<Response>;
   /** Answers when the handler throws (it should not). */
   onError: (error: unknown) => Response | Promise<Response>;
 }
@@ -49,7 +52,7 @@ const LOG_EVERY_MS = 10_000;
  * const controller = new AbortController();
  * const listener = listen({
  *   hostname: "127.0.0.1", port: 0, signal: controller.signal, log: silentLogger,
- *   handler: (_request, address) => new Response(address),
+ *   handler: (_request, address) => new Response(address()),
  *   onError: () => new Response("oops", { status: 500 }),
  * });
  * const response = await fetch(`http://127.0.0.1:${listener.port}/`);
@@ -70,7 +73,7 @@ export function listen(options: ListenOptions): Listener {
       signal,
       onListen: () => {},
       onError: options.onError,
-    }, (request, info) => options.handler(request, info.remoteAddr.hostname));
+    }, (request, info) => options.handler(request, () => info.remoteAddr.hostname));
   const first = start(options.port);
   const { hostname, port } = first.addr;
   const finished = (async () => {

@@ -37,8 +37,11 @@ import { sessionToken } from "./session_token.ts";
 /** A request that passed routing and authentication. */
 export interface Context {
   readonly request: Request;
-  /** The socket's peer address (a proxy's, behind one: see {@linkcode clientAddress}). */
-  readonly peer: string;
+  /**
+   * The socket's peer address (a proxy's, behind one: see
+   * {@linkcode clientAddress}); asked for only by the routes that limit by it.
+   */
+  readonly peer: () => string;
   /** The path and query as sent. */
   readonly target: RequestTarget;
   readonly params: Readonly<Record<string, string>>;
@@ -128,7 +131,7 @@ export function routes(deps: ApiDependencies): Route[] {
       path: "/api/login",
       public: true,
       handle: async (c) => {
-        limit(deps.loginLimiter, clientAddress(c.request, c.peer), "logins from your address");
+        limit(deps.loginLimiter, clientAddress(c.request, c.peer()), "logins from your address");
         const credentials = parseLogin(await c.json());
         await authenticator.verify(credentials);
         const session = await hub.login(credentials.username);
@@ -142,7 +145,7 @@ export function routes(deps: ApiDependencies): Route[] {
       handle: async (c) => {
         limit(
           deps.loginLimiter,
-          clientAddress(c.request, c.peer),
+          clientAddress(c.request, c.peer()),
           "registrations from your address",
         );
         const credentials = parseLogin(await c.json());

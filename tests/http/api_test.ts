@@ -513,7 +513,7 @@ Deno.test("http api: login limits count the proxy's X-Forwarded-For client behin
       headers,
       body: JSON.stringify({ username: "Harry" }),
     });
-    return (await handler(request, peer)).status;
+    return (await handler(request, () => peer)).status;
   };
   // Behind the proxy (a loopback peer) each forwarded client has its own budget of 2.
   assert.deepEqual(
